@@ -1,0 +1,261 @@
+// Package connector sends the bot's activities to the Bot Connector service:
+// replies, updates, deletions and typing indicators, with the bot's own token,
+// a timeout, and bounded retries when the channel throttles or fails.
+package connector
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/infracloudio/msbotbuilder-go/schema"
+)
+
+// Retry policy: at most MaxTries attempts within Budget.
+const (
+	MaxTries  = 4
+	Budget    = 15 * time.Second
+	baseDelay = 400 * time.Millisecond
+)
+
+// Client posts activities to a channel's connector.
+//
+// It replaces msbotbuilder-go's ConnectorClient, which always asks the
+// botframework.com tenant for its token, has no timeout, ignores 429 and 5xx,
+// and caches its token without synchronisation. It satisfies the library's
+// client.Client interface so the library's adapter can use it.
+type Client struct {
+	HTTP   *http.Client
+	Tokens TokenSource // nil in development mode: activities go out without a token
+	Log    *slog.Logger
+	// Sleep waits between tries; tests may shorten it.
+	Sleep func(ctx context.Context, d time.Duration) error
+}
+
+// ErrNotDelivered wraps the final failure to hand an activity to the channel.
+var ErrNotDelivered = errors.New("activity not delivered to the channel")
+
+// HTTPError is a final non-success answer of the connector.
+type HTTPError struct {
+	Status int
+	Body   string
+}
+
+func (e *HTTPError) Error() string {
+	return fmt.Sprintf("connector answered HTTP %d: %s", e.Status, e.Body)
+}
+
+// ResourceResponse is the connector's answer to a new activity.
+type ResourceResponse struct {
+	ID string `json:"id"`
+}
+
+// ActivitiesURL is where a new activity for the conversation is posted;
+// with replyToID it is the reply-to-activity endpoint.
+func ActivitiesURL(serviceURL, conversationID, replyToID string) string {
+	u := strings.TrimRight(serviceURL, "/") + "/v3/conversations/" + url.PathEscape(conversationID) + "/activities"
+	if replyToID != "" {
+		u += "/" + url.PathEscape(replyToID)
+	}
+	return u
+}
+
+// Send posts a new activity to its conversation (as a reply when ReplyToID is set)
+// and returns the id the channel gave it.
+func (c *Client) Send(ctx context.Context, a schema.Activity) (string, error) {
+	target := ActivitiesURL(a.ServiceURL, a.Conversation.ID, a.ReplyToID)
+	var rr ResourceResponse
+	err := c.do(ctx, http.MethodPost, target, &a, &rr)
+	return rr.ID, err
+}
+
+// Update replaces an activity the bot sent earlier (a.ID names it).
+func (c *Client) Update(ctx context.Context, a schema.Activity) error {
+	return c.do(ctx, http.MethodPut, ActivitiesURL(a.ServiceURL, a.Conversation.ID, a.ID), &a, nil)
+}
+
+// DeleteActivity removes an activity the bot sent earlier.
+func (c *Client) DeleteActivity(ctx context.Context, serviceURL, conversationID, activityID string) error {
+	a := schema.Activity{Conversation: schema.ConversationAccount{ID: conversationID}}
+	return c.do(ctx, http.MethodDelete, ActivitiesURL(serviceURL, conversationID, activityID), &a, nil)
+}
+
+// Post, Put and Delete implement msbotbuilder-go's client.Client, whose methods
+// take no context; each call still has the Budget as its deadline.
+
+// Post implements client.Client.
+func (c *Client) Post(target url.URL, a schema.Activity) error {
+	return c.do(context.Background(), http.MethodPost, target.String(), &a, nil)
+}
+
+// Put implements client.Client.
+func (c *Client) Put(target url.URL, a schema.Activity) error {
+	return c.do(context.Background(), http.MethodPut, target.String(), &a, nil)
+}
+
+// Delete implements client.Client.
+func (c *Client) Delete(target url.URL, a schema.Activity) error {
+	return c.do(context.Background(), http.MethodDelete, target.String(), &a, nil)
+}
+
+// do sends one request with retries and decodes a JSON answer into out.
+func (c *Client) do(ctx context.Context, method, target string, a *schema.Activity, out any) error {
+	ctx, cancel := context.WithTimeout(ctx, Budget)
+	defer cancel()
+
+	var body []byte
+	if method != http.MethodDelete {
+		var err error
+		if body, err = EncodeActivity(*a); err != nil {
+			return err
+		}
+	}
+	conv := a.Conversation.ID
+	refreshed := false
+	var lastErr error
+	tries := 0
+	for tries < MaxTries {
+		tries++
+		status, retryAfter, err := c.once(ctx, method, target, body, out)
+		if err == nil {
+			if tries > 1 {
+				c.logger().InfoContext(ctx, "connector call succeeded after retry", "conversation", conv, "tries", tries)
+			}
+			return nil
+		}
+		lastErr = err
+		var delay time.Duration
+		switch {
+		case status == http.StatusUnauthorized && c.Tokens != nil && !refreshed:
+			// The channel refused our token (rotated secret, revoked token): fetch a new one once.
+			c.Tokens.Invalidate()
+			refreshed = true
+			continue
+		case status == http.StatusTooManyRequests || status >= 500:
+			delay = backoff(tries)
+			if retryAfter > 0 {
+				delay = retryAfter
+			}
+		case status == 0 && isDialError(err):
+			// The request never left: safe to try again even for a POST.
+			delay = backoff(tries)
+		default:
+			tries = MaxTries // not worth retrying
+			continue
+		}
+		if tries >= MaxTries {
+			break
+		}
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < delay {
+			break // the answer would come too late to matter
+		}
+		c.logger().WarnContext(ctx, "connector call will be retried", "conversation", conv, "status", status, "try", tries, "delay_ms", delay.Milliseconds())
+		if err := c.sleep(ctx, delay); err != nil {
+			break
+		}
+	}
+	c.logger().ErrorContext(ctx, "activity not delivered to the channel", "conversation", conv, "method", method, "tries", tries, "error", lastErr)
+	return fmt.Errorf("%w: %w", ErrNotDelivered, lastErr)
+}
+
+// once performs a single request; status is 0 when no HTTP answer came.
+func (c *Client) once(ctx context.Context, method, target string, body []byte, out any) (status int, retryAfter time.Duration, err error) {
+	req, err := http.NewRequestWithContext(ctx, method, target, bytes.NewReader(body))
+	if err != nil {
+		return 0, 0, err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json; charset=utf-8")
+	}
+	if c.Tokens != nil {
+		tok, err := c.Tokens.Token(ctx)
+		if err != nil {
+			return 0, 0, fmt.Errorf("bot token: %w", err)
+		}
+		req.Header.Set("Authorization", "Bearer "+tok)
+	}
+	resp, err := c.httpClient().Do(req)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		if out != nil && len(bytes.TrimSpace(data)) > 0 {
+			_ = json.Unmarshal(data, out) // the id is a convenience; a missing one is not a failure
+		}
+		return resp.StatusCode, 0, nil
+	}
+	msg := strings.TrimSpace(string(data))
+	if len(msg) > 300 {
+		msg = msg[:300] + "…"
+	}
+	return resp.StatusCode, parseRetryAfter(resp.Header.Get("Retry-After")), &HTTPError{Status: resp.StatusCode, Body: msg}
+}
+
+func (c *Client) httpClient() *http.Client {
+	if c.HTTP != nil {
+		return c.HTTP
+	}
+	return http.DefaultClient
+}
+
+func (c *Client) logger() *slog.Logger {
+	if c.Log != nil {
+		return c.Log
+	}
+	return slog.Default()
+}
+
+func (c *Client) sleep(ctx context.Context, d time.Duration) error {
+	if c.Sleep != nil {
+		return c.Sleep(ctx, d)
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// backoff is exponential with jitter: between half and all of base·2^(try-1).
+func backoff(try int) time.Duration {
+	d := baseDelay << (try - 1)
+	return d/2 + rand.N(d/2+1)
+}
+
+// parseRetryAfter reads seconds or an HTTP date; 0 when absent or unreadable.
+func parseRetryAfter(v string) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	if s, err := strconv.Atoi(v); err == nil && s >= 0 {
+		return time.Duration(s) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		if d := time.Until(t); d > 0 {
+			return d
+		}
+	}
+	return 0
+}
+
+func isDialError(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
+}

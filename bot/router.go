@@ -1,0 +1,54 @@
+package bot
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/infracloudio/msbotbuilder-go/schema"
+)
+
+// Handler answers activities, one method per activity type and invoke name,
+// so "what happens on X" is found in one place.
+type Handler interface {
+	// OnMessage answers a message: typed text, or the value of a submitted card.
+	OnMessage(ctx context.Context, t *Turn) error
+	// OnBotAdded runs when the bot joins a conversation (it is installed).
+	OnBotAdded(ctx context.Context, t *Turn) error
+	// OnInstallationUpdate runs when the app is installed, upgraded or removed.
+	OnInstallationUpdate(ctx context.Context, t *Turn) error
+	// OnSigninVerifyState answers Teams' signin/verifyState invoke.
+	OnSigninVerifyState(ctx context.Context, t *Turn) InvokeResponse
+}
+
+// Invoke names the bot answers.
+const invokeSigninVerifyState = "signin/verifyState"
+
+// route maps a non-invoke activity to its handler; other types are acknowledged and ignored.
+func (b *Bot) route(ctx context.Context, t *Turn) error {
+	h := b.opts.Handler
+	switch t.Activity.Type {
+	case schema.Message:
+		return h.OnMessage(ctx, t)
+	case schema.ConversationUpdate:
+		for _, m := range t.Activity.MembersAdded {
+			if m.ID != "" && m.ID == t.Activity.Recipient.ID {
+				return h.OnBotAdded(ctx, t)
+			}
+		}
+		return nil
+	case schema.InstallationUpdate:
+		return h.OnInstallationUpdate(ctx, t)
+	default:
+		return nil
+	}
+}
+
+// routeInvoke maps an invoke name to its handler; an unknown name is 501.
+func (b *Bot) routeInvoke(ctx context.Context, t *Turn) InvokeResponse {
+	switch t.Activity.Name {
+	case invokeSigninVerifyState:
+		return b.opts.Handler.OnSigninVerifyState(ctx, t)
+	default:
+		return InvokeResponse{Status: http.StatusNotImplemented}
+	}
+}

@@ -1,0 +1,367 @@
+package main
+
+import (
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/joho/godotenv"
+	"github.com/redis/go-redis/v9"
+)
+
+// App types accepted in MICROSOFT_APP_TYPE.
+const (
+	appTypeSingleTenant    = "SingleTenant"
+	appTypeMultiTenant     = "MultiTenant"
+	appTypeUserAssignedMSI = "UserAssignedMSI"
+)
+
+// sampleEncryptionKey is the key shipped in .env.example so that the bot runs on a
+// fresh machine. It is public, so it is refused whenever the bot talks to a real
+// Bot Framework channel.
+const sampleEncryptionKey = "c25vd2JvdC1zYW1wbGUta2V5LWRvLW5vdC11c2UtaXQ="
+
+// Config is every setting of the bot, read once at start.
+type Config struct {
+	Port          int
+	PublicBaseURL string // no trailing slash
+
+	AppID       string
+	AppPassword string
+	AppType     string
+	AppTenantID string
+
+	OpenIDMetadataURL string
+	TokenIssuer       string
+	LoginURL          string // no trailing slash
+
+	AllowedTenantIDs []string
+
+	InstanceURL    string // no trailing slash
+	ClientID       string
+	ClientSecret   string
+	ClientAuth     string // "body" or "basic"
+	OAuthScope     string
+	PKCE           bool
+	ResolveCode    string
+	EncryptionKey  []byte
+	PreviousKeys   [][]byte
+	StoreURL       string
+	LogLevel       string
+	usingSampleKey bool
+}
+
+// DevelopmentMode reports whether the bot runs without a Bot Framework identity.
+func (c *Config) DevelopmentMode() bool { return c.AppID == "" }
+
+// RedirectURL is the OAuth redirect URI that ServiceNow must have registered.
+func (c *Config) RedirectURL() string { return c.PublicBaseURL + "/auth/callback" }
+
+// BotTokenURL is the Entra token endpoint for bot-to-channel tokens.
+func (c *Config) BotTokenURL() string {
+	tenant := "botframework.com"
+	if c.AppType == appTypeSingleTenant {
+		tenant = c.AppTenantID
+	}
+	return c.LoginURL + "/" + url.PathEscape(tenant) + "/oauth2/v2.0/token"
+}
+
+// ConfigError lists every problem found in the configuration, one line each.
+type ConfigError struct{ Problems []string }
+
+func (e *ConfigError) Error() string { return strings.Join(e.Problems, "\n") }
+
+// lookupFunc returns a setting's value and whether it is set.
+type lookupFunc func(name string) (string, bool)
+
+// environment returns the process environment layered over the .env file in dir:
+// a variable set in the environment wins over the file.
+func environment(dir string) (lookupFunc, error) {
+	file := map[string]string{}
+	path := ".env"
+	if dir != "" {
+		path = dir + string(os.PathSeparator) + ".env"
+	}
+	if _, err := os.Stat(path); err == nil {
+		m, err := godotenv.Read(path)
+		if err != nil {
+			return nil, fmt.Errorf(".env: cannot be read: %w", err)
+		}
+		file = m
+	}
+	return func(name string) (string, bool) {
+		if v, ok := os.LookupEnv(name); ok {
+			return v, true
+		}
+		v, ok := file[name]
+		return v, ok
+	}, nil
+}
+
+var (
+	guidPattern   = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+	domainPattern = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)+$`)
+)
+
+// LoadConfig reads and validates every setting. It returns a *ConfigError naming
+// each bad or missing variable, so an operator sees every problem at once.
+func LoadConfig(get lookupFunc) (*Config, error) {
+	v := &validator{get: get}
+	c := &Config{}
+
+	c.Port = v.port("PORT", 3978)
+	c.PublicBaseURL = v.baseURL("PUBLIC_BASE_URL", "", true,
+		"where Teams and browsers reach the bot, e.g. https://snowbot.azurewebsites.net")
+
+	c.AppID = v.str("MICROSOFT_APP_ID", "")
+	if c.AppID != "" && !guidPattern.MatchString(c.AppID) {
+		v.fail("MICROSOFT_APP_ID", "must be the bot's Entra application (client) ID, a GUID like 00000000-0000-0000-0000-000000000000; leave it empty only for local development")
+	}
+	c.AppType = v.oneOf("MICROSOFT_APP_TYPE", appTypeSingleTenant, appTypeSingleTenant, appTypeMultiTenant, appTypeUserAssignedMSI)
+	c.AppPassword = v.str("MICROSOFT_APP_PASSWORD", "")
+	c.AppTenantID = v.str("MICROSOFT_APP_TENANT_ID", "")
+	if c.AppID != "" {
+		if c.AppType != appTypeUserAssignedMSI && c.AppPassword == "" {
+			v.fail("MICROSOFT_APP_PASSWORD", "is required with MICROSOFT_APP_TYPE="+c.AppType+": set it to a client secret of the bot's Entra app registration")
+		}
+		if (c.AppType == appTypeSingleTenant || c.AppType == appTypeUserAssignedMSI) && c.AppTenantID == "" {
+			v.fail("MICROSOFT_APP_TENANT_ID", "is required with MICROSOFT_APP_TYPE="+c.AppType+": set it to the Entra tenant (directory) ID of the bot's app registration")
+		}
+	}
+	if c.AppTenantID != "" && !guidPattern.MatchString(c.AppTenantID) && !domainPattern.MatchString(c.AppTenantID) {
+		v.fail("MICROSOFT_APP_TENANT_ID", "must be a tenant ID (a GUID) or a tenant domain such as contoso.onmicrosoft.com")
+	}
+
+	c.OpenIDMetadataURL = v.absURL("BOT_OPENID_METADATA_URL", "https://login.botframework.com/v1/.well-known/openidconfiguration")
+	c.TokenIssuer = v.str("BOT_TOKEN_ISSUER", "https://api.botframework.com")
+	if c.TokenIssuer == "" {
+		v.fail("BOT_TOKEN_ISSUER", "must not be empty; the default is https://api.botframework.com")
+	}
+	c.LoginURL = strings.TrimRight(v.absURL("BOT_LOGIN_URL", "https://login.microsoftonline.com"), "/")
+
+	for _, t := range strings.Split(v.str("ALLOWED_TENANT_IDS", ""), ",") {
+		t = strings.TrimSpace(t)
+		if t == "" {
+			continue
+		}
+		if !guidPattern.MatchString(t) {
+			v.fail("ALLOWED_TENANT_IDS", fmt.Sprintf("%q is not a tenant ID; expected comma-separated GUIDs", t))
+			continue
+		}
+		c.AllowedTenantIDs = append(c.AllowedTenantIDs, strings.ToLower(t))
+	}
+
+	c.InstanceURL = v.baseURL("SERVICENOW_INSTANCE_URL", "", true, "the ServiceNow instance, e.g. https://dev12345.service-now.com")
+	c.ClientID = v.required("SERVICENOW_CLIENT_ID", "the client ID of the ServiceNow Application Registry entry (System OAuth > Application Registry)")
+	c.ClientSecret = v.required("SERVICENOW_CLIENT_SECRET", "the client secret of the ServiceNow Application Registry entry")
+	c.ClientAuth = strings.ToLower(v.oneOf("SERVICENOW_CLIENT_AUTH", "body", "body", "basic"))
+	c.OAuthScope = strings.TrimSpace(v.str("SERVICENOW_OAUTH_SCOPE", ""))
+	c.PKCE = v.boolean("SERVICENOW_PKCE", true)
+	c.ResolveCode = strings.TrimSpace(v.str("SERVICENOW_RESOLVE_CODE", "Solution provided"))
+	if c.ResolveCode == "" {
+		v.fail("SERVICENOW_RESOLVE_CODE", "must not be empty: set the resolution code your instance uses, e.g. \"Solution provided\" or \"Solved (Permanently)\"")
+	}
+
+	c.EncryptionKey = v.key("TOKEN_ENCRYPTION_KEY", true)
+	if raw, ok := get("TOKEN_ENCRYPTION_KEY"); ok && strings.TrimSpace(raw) == sampleEncryptionKey {
+		c.usingSampleKey = true
+		if c.AppID != "" {
+			v.fail("TOKEN_ENCRYPTION_KEY", "is the public sample key from .env.example; generate your own with: openssl rand -base64 32")
+		}
+	}
+	for _, k := range strings.Split(v.str("TOKEN_ENCRYPTION_KEY_PREVIOUS", ""), ",") {
+		if k = strings.TrimSpace(k); k == "" {
+			continue
+		}
+		if b, ok := decodeKey(k); ok {
+			c.PreviousKeys = append(c.PreviousKeys, b)
+		} else {
+			v.fail("TOKEN_ENCRYPTION_KEY_PREVIOUS", "must be comma-separated base64 keys of 32 bytes each (the keys used before the current TOKEN_ENCRYPTION_KEY)")
+		}
+	}
+
+	c.StoreURL = v.store("STORE_URL", "bolt://data/snowbot.db")
+	c.LogLevel = strings.ToLower(v.oneOf("LOG_LEVEL", "info", "debug", "info", "warn", "error"))
+
+	if len(v.problems) > 0 {
+		return nil, &ConfigError{Problems: v.problems}
+	}
+	return c, nil
+}
+
+// validator collects problems instead of stopping at the first one.
+type validator struct {
+	get      lookupFunc
+	problems []string
+}
+
+func (v *validator) fail(name, msg string) {
+	v.problems = append(v.problems, name+": "+msg)
+}
+
+// str returns the trimmed value, or def when unset or blank.
+func (v *validator) str(name, def string) string {
+	s, ok := v.get(name)
+	if !ok || strings.TrimSpace(s) == "" {
+		return def
+	}
+	return strings.TrimSpace(s)
+}
+
+func (v *validator) required(name, what string) string {
+	s := v.str(name, "")
+	if s == "" {
+		v.fail(name, "is required: "+what)
+	}
+	return s
+}
+
+func (v *validator) port(name string, def int) int {
+	s := v.str(name, "")
+	if s == "" {
+		return def
+	}
+	p, err := strconv.Atoi(s)
+	if err != nil || p < 1 || p > 65535 {
+		v.fail(name, fmt.Sprintf("must be a port number between 1 and 65535, got %q", s))
+		return def
+	}
+	return p
+}
+
+func (v *validator) oneOf(name, def string, choices ...string) string {
+	s := v.str(name, def)
+	for _, c := range choices {
+		if strings.EqualFold(s, c) {
+			return c
+		}
+	}
+	v.fail(name, fmt.Sprintf("must be one of %s, got %q", strings.Join(choices, ", "), s))
+	return def
+}
+
+func (v *validator) boolean(name string, def bool) bool {
+	s := strings.ToLower(v.str(name, ""))
+	switch s {
+	case "":
+		return def
+	case "true", "1", "yes", "on":
+		return true
+	case "false", "0", "no", "off":
+		return false
+	}
+	v.fail(name, fmt.Sprintf("must be true or false, got %q", s))
+	return def
+}
+
+// absURL checks an absolute http(s) URL; plain http is accepted only for loopback hosts.
+func (v *validator) absURL(name, def string) string {
+	s := v.str(name, def)
+	if msg := checkURL(s); msg != "" {
+		v.fail(name, msg)
+	}
+	return s
+}
+
+// baseURL is like absURL for a site root: no query, no fragment, trailing slash removed.
+func (v *validator) baseURL(name, def string, required bool, what string) string {
+	s := v.str(name, def)
+	if s == "" {
+		if required {
+			v.fail(name, "is required: "+what)
+		}
+		return ""
+	}
+	if msg := checkURL(s); msg != "" {
+		v.fail(name, msg+" ("+what+")")
+		return ""
+	}
+	u, _ := url.Parse(s)
+	if u.RawQuery != "" || u.Fragment != "" {
+		v.fail(name, "must not have a query or fragment: "+what)
+		return ""
+	}
+	return strings.TrimRight(s, "/")
+}
+
+func checkURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		return fmt.Sprintf("must be an absolute https URL, got %q", s)
+	}
+	if u.Scheme == "http" && !isLoopbackHost(u.Hostname()) {
+		return fmt.Sprintf("must use https (http is accepted only for localhost), got %q", s)
+	}
+	if u.User != nil {
+		return "must not contain a user name or password"
+	}
+	return ""
+}
+
+func isLoopbackHost(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func (v *validator) key(name string, required bool) []byte {
+	s := v.str(name, "")
+	if s == "" {
+		if required {
+			v.fail(name, "is required: base64 of 32 random bytes, generate one with: openssl rand -base64 32")
+		}
+		return nil
+	}
+	b, ok := decodeKey(s)
+	if !ok {
+		v.fail(name, "must be base64 of exactly 32 random bytes; generate one with: openssl rand -base64 32")
+	}
+	return b
+}
+
+func decodeKey(s string) ([]byte, bool) {
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+		if b, err := enc.DecodeString(s); err == nil && len(b) == 32 {
+			return b, true
+		}
+	}
+	return nil, false
+}
+
+func (v *validator) store(name, def string) string {
+	s := v.str(name, def)
+	switch {
+	case strings.HasPrefix(s, "bolt://"):
+		if strings.TrimPrefix(s, "bolt://") == "" {
+			v.fail(name, "bolt:// needs a file path, e.g. bolt://data/snowbot.db")
+		}
+	case strings.HasPrefix(s, "redis://"), strings.HasPrefix(s, "rediss://"):
+		if _, err := redis.ParseURL(s); err != nil {
+			v.fail(name, "is not a valid Redis URL: "+redactURLError(err))
+		}
+	default:
+		v.fail(name, "must start with bolt:// (embedded, one instance) or redis:// / rediss:// (several instances)")
+	}
+	return s
+}
+
+// redactURLError keeps a URL parse error from echoing a password back into a log.
+func redactURLError(err error) string {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err.Error()
+	}
+	msg := err.Error()
+	if i := strings.Index(msg, "://"); i >= 0 {
+		return "malformed URL"
+	}
+	return msg
+}

@@ -1,0 +1,133 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func lookup(m map[string]string) lookupFunc {
+	return func(name string) (string, bool) {
+		v, ok := m[name]
+		return v, ok
+	}
+}
+
+func validEnv() map[string]string {
+	return map[string]string{
+		"PUBLIC_BASE_URL":          "https://snowbot.example.com/",
+		"MICROSOFT_APP_ID":         "5c0b1a2e-7f3d-4e8a-9b6c-1d2e3f4a5b6c",
+		"MICROSOFT_APP_PASSWORD":   "pw",
+		"MICROSOFT_APP_TENANT_ID":  "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0",
+		"SERVICENOW_INSTANCE_URL":  "https://dev12345.service-now.com",
+		"SERVICENOW_CLIENT_ID":     "id",
+		"SERVICENOW_CLIENT_SECRET": "secret",
+		"TOKEN_ENCRYPTION_KEY":     "q83vEjRWeJq83vEjRWeJq83vEjRWeJq83vEjRWeJq80=",
+	}
+}
+
+func TestDefaults(t *testing.T) {
+	c, err := LoadConfig(lookup(validEnv()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Port != 3978 || c.AppType != appTypeSingleTenant || c.ClientAuth != "body" || !c.PKCE ||
+		c.ResolveCode != "Solution provided" || c.StoreURL != "bolt://data/snowbot.db" || c.LogLevel != "info" ||
+		c.OpenIDMetadataURL != "https://login.botframework.com/v1/.well-known/openidconfiguration" ||
+		c.TokenIssuer != "https://api.botframework.com" || c.LoginURL != "https://login.microsoftonline.com" {
+		t.Errorf("defaults: %+v", c)
+	}
+	if c.RedirectURL() != "https://snowbot.example.com/auth/callback" {
+		t.Errorf("redirect URL %q", c.RedirectURL())
+	}
+	if c.BotTokenURL() != "https://login.microsoftonline.com/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0/oauth2/v2.0/token" {
+		t.Errorf("bot token URL %q", c.BotTokenURL())
+	}
+}
+
+func TestMultiTenantTokenURL(t *testing.T) {
+	env := validEnv()
+	env["MICROSOFT_APP_TYPE"] = "multitenant"
+	delete(env, "MICROSOFT_APP_TENANT_ID")
+	c, err := LoadConfig(lookup(env))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.BotTokenURL() != "https://login.microsoftonline.com/botframework.com/oauth2/v2.0/token" {
+		t.Errorf("bot token URL %q", c.BotTokenURL())
+	}
+}
+
+func TestEachProblemNamesItsVariable(t *testing.T) {
+	cases := map[string]map[string]string{
+		"PORT":                          {"PORT": "0"},
+		"PUBLIC_BASE_URL":               {"PUBLIC_BASE_URL": "snowbot.example.com"},
+		"MICROSOFT_APP_ID":              {"MICROSOFT_APP_ID": "my bot"},
+		"MICROSOFT_APP_TYPE":            {"MICROSOFT_APP_TYPE": "Dual"},
+		"MICROSOFT_APP_PASSWORD":        {"MICROSOFT_APP_PASSWORD": ""},
+		"MICROSOFT_APP_TENANT_ID":       {"MICROSOFT_APP_TENANT_ID": ""},
+		"BOT_OPENID_METADATA_URL":       {"BOT_OPENID_METADATA_URL": "http://login.botframework.com/x"},
+		"BOT_LOGIN_URL":                 {"BOT_LOGIN_URL": "ftp://login"},
+		"ALLOWED_TENANT_IDS":            {"ALLOWED_TENANT_IDS": "contoso"},
+		"SERVICENOW_INSTANCE_URL":       {"SERVICENOW_INSTANCE_URL": "https://dev1.service-now.com/?x=1"},
+		"SERVICENOW_CLIENT_AUTH":        {"SERVICENOW_CLIENT_AUTH": "header"},
+		"SERVICENOW_PKCE":               {"SERVICENOW_PKCE": "maybe"},
+		"TOKEN_ENCRYPTION_KEY":          {"TOKEN_ENCRYPTION_KEY": "c2hvcnQ="},
+		"TOKEN_ENCRYPTION_KEY_PREVIOUS": {"TOKEN_ENCRYPTION_KEY_PREVIOUS": "nope"},
+		"STORE_URL":                     {"STORE_URL": "sqlite://x"},
+		"LOG_LEVEL":                     {"LOG_LEVEL": "loud"},
+	}
+	for name, edit := range cases {
+		t.Run(name, func(t *testing.T) {
+			env := validEnv()
+			for k, v := range edit {
+				env[k] = v
+			}
+			_, err := LoadConfig(lookup(env))
+			ce, ok := err.(*ConfigError)
+			if !ok || len(ce.Problems) != 1 || !strings.HasPrefix(ce.Problems[0], name+": ") {
+				t.Fatalf("want one problem naming %s, got %v", name, err)
+			}
+		})
+	}
+}
+
+func TestSampleKeyIsRefusedOutsideDevelopment(t *testing.T) {
+	env := validEnv()
+	env["TOKEN_ENCRYPTION_KEY"] = sampleEncryptionKey
+	if _, err := LoadConfig(lookup(env)); err == nil || !strings.Contains(err.Error(), "sample key") {
+		t.Fatalf("sample key accepted in production: %v", err)
+	}
+	env["MICROSOFT_APP_ID"] = ""
+	if _, err := LoadConfig(lookup(env)); err != nil {
+		t.Fatalf("sample key refused in development mode: %v", err)
+	}
+}
+
+func TestEnvironmentWinsOverDotEnv(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, ".env"), []byte("SNOWBOT_TEST_A=from-file\nSNOWBOT_TEST_B=from-file\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("SNOWBOT_TEST_A", "from-env")
+	get, err := environment(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := get("SNOWBOT_TEST_A"); v != "from-env" {
+		t.Errorf("A = %q, want from-env", v)
+	}
+	if v, _ := get("SNOWBOT_TEST_B"); v != "from-file" {
+		t.Errorf("B = %q, want from-file", v)
+	}
+}
+
+func TestRedisURLErrorDoesNotEchoThePassword(t *testing.T) {
+	env := validEnv()
+	env["STORE_URL"] = "redis://:hunter2@host:notaport/0"
+	_, err := LoadConfig(lookup(env))
+	if err == nil || strings.Contains(err.Error(), "hunter2") {
+		t.Fatalf("error %v", err)
+	}
+}

@@ -1,0 +1,91 @@
+// Command snowbot is a Microsoft Teams bot that lets people work with
+// ServiceNow incidents from a chat, each person signed in to ServiceNow as
+// themselves.
+//
+// Subcommands: serve (the default), demo, manifest, doctor.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+const usage = `usage: snowbot [command]
+
+commands:
+  serve      run the bot web server (the default)
+  demo       run the bot with a built-in demo ServiceNow instance on loopback
+  manifest   write the Teams app package (-o FILE, default snowbot-teams-app.zip)
+  doctor     check the configuration end to end
+`
+
+// run dispatches a subcommand and returns the process exit code.
+func run(args []string, stdout, stderr io.Writer) int {
+	cmd := "serve"
+	if len(args) > 0 {
+		cmd, args = args[0], args[1:]
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+
+	switch cmd {
+	case "serve":
+		return serveCommand(ctx, args, stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "snowbot: unknown command %q\n\n%s", cmd, usage)
+		return 2
+	}
+}
+
+// loadConfig reads the configuration and prints every problem, one per line.
+func loadConfig(stderr io.Writer) (*Config, bool) {
+	get, err := environment("")
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return nil, false
+	}
+	cfg, err := LoadConfig(get)
+	if err != nil {
+		var ce *ConfigError
+		if errors.As(err, &ce) {
+			fmt.Fprintf(stderr, "snowbot: the configuration has %d problem(s):\n", len(ce.Problems))
+			for _, p := range ce.Problems {
+				fmt.Fprintln(stderr, p)
+			}
+		} else {
+			fmt.Fprintln(stderr, err)
+		}
+		return nil, false
+	}
+	return cfg, true
+}
+
+func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 {
+		fmt.Fprintf(stderr, "snowbot serve: unexpected arguments %q\n", args)
+		return 2
+	}
+	cfg, ok := loadConfig(stderr)
+	if !ok {
+		return 1
+	}
+	log := newLogger(stdout, cfg)
+	if err := serve(ctx, cfg, log); err != nil {
+		log.Error("snowbot stopped", "error", err)
+		fmt.Fprintln(stderr, "snowbot:", err)
+		return 1
+	}
+	return 0
+}

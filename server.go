@@ -1,0 +1,130 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	"snowbot/bot"
+	"snowbot/bot/channelauth"
+	"snowbot/bot/connector"
+)
+
+// shutdownGrace bounds a graceful shutdown: stop accepting, finish turns in flight.
+const shutdownGrace = 10 * time.Second
+
+// outboundTimeout bounds every single outbound HTTP request.
+const outboundTimeout = 10 * time.Second
+
+// newBot wires the Teams-facing side from the configuration.
+func newBot(cfg *Config, log *slog.Logger) (*bot.Bot, *channelauth.Validator, error) {
+	httpClient := &http.Client{Timeout: outboundTimeout}
+	conn := &connector.Client{HTTP: httpClient, Log: log}
+	var validator *channelauth.Validator
+	if !cfg.DevelopmentMode() {
+		validator = channelauth.New(channelauth.Settings{
+			AppID:         cfg.AppID,
+			Issuer:        cfg.TokenIssuer,
+			MetadataURL:   cfg.OpenIDMetadataURL,
+			HTTPClient:    httpClient,
+			CacheVerified: true,
+		})
+		fetch, err := botTokenFetcher(cfg, httpClient)
+		if err != nil {
+			return nil, nil, err
+		}
+		conn.Tokens = connector.NewCachedToken(fetch)
+	}
+	b, err := bot.New(bot.Options{
+		AppID:          cfg.AppID,
+		Validator:      validator,
+		Connector:      conn,
+		AllowedTenants: cfg.AllowedTenantIDs,
+		Handler:        &bot.App{Log: log},
+		Log:            log,
+	})
+	return b, validator, err
+}
+
+// botTokenFetcher picks how the bot obtains its own token for MICROSOFT_APP_TYPE.
+func botTokenFetcher(cfg *Config, client *http.Client) (connector.FetchFunc, error) {
+	if cfg.AppType == appTypeUserAssignedMSI {
+		f, err := connector.ManagedIdentity(cfg.AppID)
+		if err != nil {
+			return nil, fmt.Errorf("managed identity %s: %w", cfg.AppID, err)
+		}
+		return f, nil
+	}
+	return connector.ClientCredentials(cfg.BotTokenURL(), cfg.AppID, cfg.AppPassword, client), nil
+}
+
+// serve runs the web server until ctx ends, then shuts down gracefully.
+func serve(ctx context.Context, cfg *Config, log *slog.Logger) error {
+	b, validator, err := newBot(cfg, log)
+	if err != nil {
+		return err
+	}
+	if cfg.DevelopmentMode() {
+		log.Warn("DEVELOPMENT MODE: MICROSOFT_APP_ID is empty, so activities are accepted without authentication from loopback addresses only and replies are sent without a bot token. Set MICROSOFT_APP_ID before exposing the bot.")
+	}
+	if cfg.usingSampleKey {
+		log.Warn("TOKEN_ENCRYPTION_KEY is the public sample key from .env.example; generate your own with: openssl rand -base64 32")
+	}
+	if validator != nil {
+		pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		if err := validator.Preload(pctx); err != nil {
+			log.Error("Bot Framework signing keys are not reachable yet; activities will be refused until they are", "error", err)
+		}
+		cancel()
+	}
+
+	mux := http.NewServeMux()
+	mux.Handle("/api/messages", b)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintln(w, `{"status":"ok"}`)
+	})
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		fmt.Fprintln(w, "snowbot is running. Chat with it in Microsoft Teams.")
+	})
+
+	srv := &http.Server{
+		Handler:           withRequestLog(log, mux),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort("", strconv.Itoa(cfg.Port)))
+	if err != nil {
+		return fmt.Errorf("PORT %d: %w", cfg.Port, err)
+	}
+	log.Info("snowbot listening", "port", cfg.Port, "public_base_url", cfg.PublicBaseURL, "development_mode", cfg.DevelopmentMode())
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: finishing turns in flight")
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	err = srv.Shutdown(sctx)
+	if terr := b.Shutdown(sctx); terr != nil {
+		log.Warn("shutdown", "error", terr)
+	}
+	if err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	log.Info("snowbot stopped")
+	return nil
+}
