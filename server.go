@@ -8,11 +8,17 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
+	"snowbot/auth"
+	"snowbot/auth/seal"
+	"snowbot/auth/store"
+	"snowbot/auth/store/boltstore"
 	"snowbot/bot"
 	"snowbot/bot/channelauth"
 	"snowbot/bot/connector"
+	"snowbot/servicenow"
 )
 
 // shutdownGrace bounds a graceful shutdown: stop accepting, finish turns in flight.
@@ -21,8 +27,38 @@ const shutdownGrace = 10 * time.Second
 // outboundTimeout bounds every single outbound HTTP request.
 const outboundTimeout = 10 * time.Second
 
+// openStore opens the store STORE_URL names.
+func openStore(cfg *Config) (store.Store, error) {
+	if path, ok := strings.CutPrefix(cfg.StoreURL, "bolt://"); ok {
+		return boltstore.Open(path)
+	}
+	return nil, fmt.Errorf("STORE_URL: %s stores are not supported by this build", strings.SplitN(cfg.StoreURL, ":", 2)[0])
+}
+
+// newAuth wires ServiceNow sign-in from the configuration.
+func newAuth(cfg *Config, st store.Store, log *slog.Logger) (*auth.Service, error) {
+	sealer, err := seal.New(cfg.EncryptionKey, cfg.PreviousKeys...)
+	if err != nil {
+		return nil, err
+	}
+	return auth.New(auth.Config{
+		InstanceURL:  cfg.InstanceURL,
+		ClientID:     cfg.ClientID,
+		ClientSecret: cfg.ClientSecret,
+		ClientAuth:   cfg.ClientAuth,
+		Scope:        cfg.OAuthScope,
+		PKCE:         cfg.PKCE,
+		RedirectURL:  cfg.RedirectURL(),
+		Key:          cfg.EncryptionKey,
+		Sealer:       sealer,
+		Store:        st,
+		HTTPClient:   &http.Client{Timeout: 15 * time.Second},
+		Log:          log,
+	})
+}
+
 // newBot wires the Teams-facing side from the configuration.
-func newBot(cfg *Config, log *slog.Logger) (*bot.Bot, *channelauth.Validator, error) {
+func newBot(cfg *Config, signin *auth.Service, log *slog.Logger) (*bot.Bot, *channelauth.Validator, error) {
 	httpClient := &http.Client{Timeout: outboundTimeout}
 	conn := &connector.Client{HTTP: httpClient, Log: log}
 	var validator *channelauth.Validator
@@ -45,7 +81,12 @@ func newBot(cfg *Config, log *slog.Logger) (*bot.Bot, *channelauth.Validator, er
 		Validator:      validator,
 		Connector:      conn,
 		AllowedTenants: cfg.AllowedTenantIDs,
-		Handler:        &bot.App{Log: log},
+		Handler: &bot.App{
+			Log:         log,
+			Auth:        signin,
+			ServiceNow:  servicenow.New(cfg.InstanceURL, &http.Client{}),
+			ResolveCode: cfg.ResolveCode,
+		},
 		Log:            log,
 	})
 	return b, validator, err
@@ -65,7 +106,16 @@ func botTokenFetcher(cfg *Config, client *http.Client) (connector.FetchFunc, err
 
 // serve runs the web server until ctx ends, then shuts down gracefully.
 func serve(ctx context.Context, cfg *Config, log *slog.Logger) error {
-	b, validator, err := newBot(cfg, log)
+	st, err := openStore(cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	signin, err := newAuth(cfg, st, log)
+	if err != nil {
+		return err
+	}
+	b, validator, err := newBot(cfg, signin, log)
 	if err != nil {
 		return err
 	}
@@ -85,6 +135,8 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger) error {
 
 	mux := http.NewServeMux()
 	mux.Handle("/api/messages", b)
+	mux.Handle("GET "+auth.CallbackPath, signin.CallbackHandler())
+	mux.Handle("GET "+auth.ScriptPath, auth.ScriptHandler())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprintln(w, `{"status":"ok"}`)

@@ -6,41 +6,100 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/infracloudio/msbotbuilder-go/schema"
 
+	"snowbot/auth"
 	"snowbot/bot/cards"
+	"snowbot/servicenow"
 )
 
 // App is the bot's conversation: it implements Handler.
 type App struct {
-	Log *slog.Logger
+	Log         *slog.Logger
+	Auth        *auth.Service
+	ServiceNow  *servicenow.Client
+	ResolveCode string // SERVICENOW_RESOLVE_CODE
+
+	callers sync.Map // user key → cachedCaller
 }
 
 var _ Handler = (*App)(nil)
 
-// OnMessage runs the command the user typed.
+// OnMessage answers typed text, a verification code, or a submitted card.
 func (a *App) OnMessage(ctx context.Context, t *Turn) error {
-	name, _ := ParseCommand(t.Activity.Text)
+	if len(t.Activity.Value) > 0 && strings.TrimSpace(t.Activity.Text) == "" {
+		return a.onSubmit(ctx, t, t.Activity.Value)
+	}
+	if code := auth.NormalizeCode(cleanText(t.Activity.Text)); code != "" {
+		return a.completeSignIn(ctx, t, code)
+	}
+	return a.onCommand(ctx, t, t.Activity.Text)
+}
+
+// onCommand runs a typed command.
+func (a *App) onCommand(ctx context.Context, t *Turn, text string) error {
+	name, rest := ParseCommand(text)
 	switch name {
 	case "help", "?":
-		_, err := t.Reply(ctx, HelpMessage())
-		return err
+		return a.reply(ctx, t, HelpMessage())
 	case "":
-		_, err := t.Reply(ctx, Text("Type **help** to see what I can do."))
-		return err
+		return a.reply(ctx, t, Text("Type **help** to see what I can do."))
+	case "incidents":
+		return a.listIncidents(ctx, t)
+	case "incident":
+		return a.showIncident(ctx, t, rest)
+	case "create":
+		if rest == "" {
+			return a.reply(ctx, t, cardMessage(cards.CreateForm()))
+		}
+		return a.createIncident(ctx, t, servicenow.NewIncident{ShortDescription: rest})
+	case "comment":
+		number, body := splitFirst(rest)
+		return a.comment(ctx, t, number, body)
+	case "resolve":
+		number, notes := splitFirst(rest)
+		return a.resolve(ctx, t, number, notes)
+	case "signout", "logout":
+		return a.signOut(ctx, t)
 	default:
-		_, err := t.Reply(ctx, Text(fmt.Sprintf("I don't know the command \"%s\". Type **help** to see what I can do.", truncate(name, 40))))
-		return err
+		return a.reply(ctx, t, Text(fmt.Sprintf("I don't know the command \"%s\". Type **help** to see what I can do.", truncate(name, 40))))
 	}
+}
+
+// onSubmit runs the action of a submitted card (Action.Submit data and inputs).
+func (a *App) onSubmit(ctx context.Context, t *Turn, v map[string]any) error {
+	str := func(k string) string { s, _ := v[k].(string); return s }
+	switch str("action") {
+	case cards.ActionShowIncident:
+		return a.showIncident(ctx, t, str("number"))
+	case cards.ActionComment:
+		return a.comment(ctx, t, str("number"), str("comment"))
+	case cards.ActionResolve:
+		return a.resolve(ctx, t, str("number"), str("notes"))
+	case cards.ActionCreate:
+		if strings.TrimSpace(str("short_description")) == "" {
+			return a.reply(ctx, t, cardMessage(cards.CreateForm()))
+		}
+		return a.createIncident(ctx, t, servicenow.NewIncident{
+			ShortDescription: strings.TrimSpace(str("short_description")),
+			Description:      str("description"),
+			Urgency:          urgency(str("urgency")),
+		})
+	}
+	return a.reply(ctx, t, Text("I did not understand that button. Type **help** to see what I can do."))
 }
 
 // OnBotAdded welcomes the people of a conversation the bot was added to.
 func (a *App) OnBotAdded(ctx context.Context, t *Turn) error {
 	msg := HelpMessage()
 	msg.Text = "Hi! I'm snowbot: I bring your ServiceNow incidents into Teams. The first time you use a ServiceNow command I'll ask you to sign in to ServiceNow once."
-	_, err := t.Reply(ctx, msg)
-	return err
+	if !t.Personal() {
+		msg.Text += " I work with your ServiceNow account in our 1:1 chat: select my name and choose Chat."
+	}
+	return a.reply(ctx, t, msg)
 }
 
 // OnInstallationUpdate notes installs and removals; the welcome comes with the conversation update.
@@ -49,9 +108,53 @@ func (a *App) OnInstallationUpdate(ctx context.Context, t *Turn) error {
 	return nil
 }
 
-// OnSigninVerifyState completes a sign-in started from a sign-in card.
+// OnSigninVerifyState completes a sign-in from Teams' sign-in pop-up: the page
+// handed the verification code to Teams, which sends it here as the state.
 func (a *App) OnSigninVerifyState(ctx context.Context, t *Turn) InvokeResponse {
+	state, _ := t.Activity.Value["state"].(string)
+	code := auth.NormalizeCode(state)
+	if code == "" {
+		a.Log.InfoContext(ctx, "sign-in pop-up closed without a code")
+		return InvokeResponse{Status: http.StatusOK}
+	}
+	t.Later(func(ctx context.Context) {
+		if err := a.completeSignIn(ctx, t, code); err != nil {
+			a.Log.ErrorContext(ctx, "completing the sign-in failed", "error", err)
+		}
+	})
 	return InvokeResponse{Status: http.StatusOK}
+}
+
+// resume is what a sign-in card remembers of the command that asked for it.
+type resume struct {
+	Text  string         `json:"text,omitempty"`
+	Value map[string]any `json:"value,omitempty"`
+}
+
+// reply sends a message and logs nothing more: delivery failures are logged by the connector.
+func (a *App) reply(ctx context.Context, t *Turn, m Message) error {
+	_, err := t.Reply(ctx, m)
+	return err
+}
+
+func cardMessage(c cards.Card) Message { return Message{Attachments: []schema.Attachment{c.Attachment()}} }
+
+// splitFirst splits "INC0010001 the rest" into the first word and the rest as typed.
+func splitFirst(s string) (string, string) {
+	s = strings.TrimSpace(s)
+	i := strings.IndexAny(s, " \t\r\n")
+	if i < 0 {
+		return s, ""
+	}
+	return s[:i], strings.TrimSpace(s[i:])
+}
+
+func urgency(v string) string {
+	switch v {
+	case "1", "2", "3":
+		return v
+	}
+	return ""
 }
 
 // HelpMessage lists the commands as a card with a text fallback.
@@ -71,7 +174,7 @@ func HelpMessage() Message {
 		},
 		Fallback: fallback.String(),
 	}
-	return Message{Attachments: []schema.Attachment{card.Attachment()}}
+	return cardMessage(card)
 }
 
 func truncate(s string, n int) string {
@@ -80,4 +183,27 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return string(r[:n]) + "…"
+}
+
+// cachedCaller is the signed-in user's sys_id, looked up once per sign-in.
+type cachedCaller struct {
+	sysID string
+	until time.Time
+}
+
+const callerTTL = 30 * time.Minute
+
+func (a *App) forgetCaller(user string) { a.callers.Delete(user) }
+
+// callerID returns the signed-in user's sys_id, from the cache or one lookup.
+func (a *App) callerID(ctx context.Context, user string, s *servicenow.Session) (string, error) {
+	if c, ok := a.callers.Load(user); ok && time.Now().Before(c.(cachedCaller).until) {
+		return c.(cachedCaller).sysID, nil
+	}
+	u, err := s.CurrentUser(ctx)
+	if err != nil {
+		return "", err
+	}
+	a.callers.Store(user, cachedCaller{sysID: u.SysID, until: time.Now().Add(callerTTL)})
+	return u.SysID, nil
 }

@@ -135,25 +135,42 @@ func (b *Bot) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	if act.Type == schema.Invoke {
-		ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		defer cancel()
-		resp := b.invoke(ctx, turn)
+		ictx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		resp := b.invoke(ictx, turn)
+		cancel()
 		writeInvokeResponse(w, resp)
+		if len(turn.later) > 0 {
+			b.background(ctx, func(ctx context.Context) {
+				for _, f := range turn.later {
+					f(ctx)
+				}
+			})
+		}
 		return
 	}
 
+	b.background(ctx, func(ctx context.Context) { b.run(ctx, turn) })
+	w.WriteHeader(http.StatusOK)
+}
+
+// background runs work for a turn after its request is answered: the channel
+// must not wait for ServiceNow. The work keeps the request's values (its id for
+// the logs), is bounded by turnTimeout and is waited for at shutdown.
+func (b *Bot) background(ctx context.Context, f func(ctx context.Context)) {
 	b.turns.Add(1)
-	// The turn outlives the request (the channel must not wait for ServiceNow),
-	// keeps its values (request id) and ends with the bot.
 	tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), turnTimeout)
 	stop := context.AfterFunc(b.base, cancel)
 	go func() {
 		defer b.turns.Done()
 		defer cancel()
 		defer stop()
-		b.run(tctx, turn)
+		defer func() {
+			if p := recover(); p != nil {
+				b.log.ErrorContext(tctx, "background work panicked", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			}
+		}()
+		f(tctx)
 	}()
-	w.WriteHeader(http.StatusOK)
 }
 
 // Shutdown waits for turns in flight, at most until ctx ends, then cancels them.

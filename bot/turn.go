@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"strings"
+	"time"
 
 	"github.com/infracloudio/msbotbuilder-go/core"
 	"github.com/infracloudio/msbotbuilder-go/core/activity"
@@ -45,7 +46,13 @@ type Turn struct {
 	Activity schema.Activity
 	User     User
 	sender   *Sender
+	later    []func(ctx context.Context)
 }
+
+// Later runs work after an invoke has been answered (the channel waits for
+// the invoke's response, not for what follows from it). It may only be used
+// while handling an invoke.
+func (t *Turn) Later(f func(ctx context.Context)) { t.later = append(t.later, f) }
 
 func newTurn(a schema.Activity, s *Sender) *Turn {
 	return &Turn{Activity: a, User: userOf(a), sender: s}
@@ -70,8 +77,13 @@ func (t *Turn) Reply(ctx context.Context, m Message) (string, error) {
 // Typing shows the typing indicator while slow work runs. Failures are only
 // logged by the connector: a missing indicator must not fail the turn.
 func (t *Turn) Typing(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, typingBudget)
+	defer cancel()
 	_ = t.sender.Typing(ctx, t.Reference())
 }
+
+// typingBudget bounds a typing indicator, throttling included: it is a courtesy.
+const typingBudget = 2 * time.Second
 
 // Message is what the bot says: text, and optionally cards.
 type Message struct {

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	mathrand "math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -21,10 +22,11 @@ import (
 	"time"
 
 	"snowbot/test/fakebotframework"
+	"snowbot/test/fakeservicenow"
 )
 
-// binary is the snowbot executable under test, built once for all tests.
-var binary string
+// botBinary is the snowbot executable under test, built once for all tests.
+var botBinary string
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "snowbot-e2e-")
@@ -32,8 +34,8 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	binary = filepath.Join(dir, "snowbot")
-	args := []string{"build", "-o", binary}
+	botBinary = filepath.Join(dir, "snowbot")
+	args := []string{"build", "-o", botBinary}
 	if raceEnabled {
 		args = append(args, "-race")
 	}
@@ -78,15 +80,22 @@ type botProcess struct {
 	err    error
 }
 
-// freePort asks the kernel for a port that is free right now.
+// freePort finds a port that is free right now. It picks from 20000-31999,
+// below the kernel's range for ephemeral ports, so the loopback servers other
+// tests open meanwhile cannot take it before the bot binds it.
 func freePort(t *testing.T) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	for range 100 {
+		p := 20000 + mathrand.IntN(12000)
+		l, err := net.Listen("tcp", ":"+strconv.Itoa(p))
+		if err != nil {
+			continue
+		}
+		l.Close()
+		return p
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	t.Fatal("no free port")
+	return 0
 }
 
 // randomKey is a fresh TOKEN_ENCRYPTION_KEY.
@@ -96,11 +105,21 @@ func randomKey() string {
 	return base64.StdEncoding.EncodeToString(b)
 }
 
-// baseEnv is a complete, valid production configuration against the fakes.
+// baseEnv is a complete, valid production configuration against a fake Bot
+// Framework and a fresh fake ServiceNow instance.
 func baseEnv(t *testing.T, bf *fakebotframework.Server, port int) map[string]string {
+	sn := fakeservicenow.New()
+	t.Cleanup(sn.Close)
+	return envFor(t, bf, sn, port)
+}
+
+// envFor is a complete, valid production configuration against these fakes.
+func envFor(t *testing.T, bf *fakebotframework.Server, sn *fakeservicenow.Server, port int) map[string]string {
+	public := fmt.Sprintf("http://127.0.0.1:%d", port)
+	sn.Configure(func(s *fakeservicenow.Server) { s.RedirectURI = public + "/auth/callback" })
 	return map[string]string{
 		"PORT":                     strconv.Itoa(port),
-		"PUBLIC_BASE_URL":          fmt.Sprintf("http://127.0.0.1:%d", port),
+		"PUBLIC_BASE_URL":          public,
 		"MICROSOFT_APP_ID":         bf.AppID,
 		"MICROSOFT_APP_PASSWORD":   bf.AppPassword,
 		"MICROSOFT_APP_TYPE":       "SingleTenant",
@@ -108,9 +127,9 @@ func baseEnv(t *testing.T, bf *fakebotframework.Server, port int) map[string]str
 		"BOT_OPENID_METADATA_URL":  bf.MetadataURL(),
 		"BOT_TOKEN_ISSUER":         bf.Issuer,
 		"BOT_LOGIN_URL":            bf.LoginURL(),
-		"SERVICENOW_INSTANCE_URL":  "http://127.0.0.1:9",
-		"SERVICENOW_CLIENT_ID":     "snowbot-client",
-		"SERVICENOW_CLIENT_SECRET": "servicenow-secret-" + randomKey()[:8],
+		"SERVICENOW_INSTANCE_URL":  sn.URL,
+		"SERVICENOW_CLIENT_ID":     sn.ClientID,
+		"SERVICENOW_CLIENT_SECRET": sn.ClientSecret,
 		"TOKEN_ENCRYPTION_KEY":     randomKey(),
 		"STORE_URL":                "bolt://" + filepath.Join(t.TempDir(), "snowbot.db"),
 		"LOG_LEVEL":                "debug",
@@ -149,7 +168,7 @@ func launch(t *testing.T, env map[string]string, args ...string) *botProcess {
 	if dir == "" {
 		dir = t.TempDir()
 	}
-	cmd := exec.Command(binary, args...)
+	cmd := exec.Command(botBinary, args...)
 	cmd.Dir = dir
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir}
 	for k, v := range env {

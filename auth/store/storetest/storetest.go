@@ -1,0 +1,188 @@
+// Package storetest is the behaviour every store.Store must show, as one test
+// suite that each implementation runs against itself.
+package storetest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"snowbot/auth/store"
+)
+
+// Run tests a store. open returns a fresh, empty store.
+func Run(t *testing.T, open func(t *testing.T) store.Store) {
+	ctx := context.Background()
+
+	t.Run("tokens", func(t *testing.T) {
+		s := open(t)
+		if _, err := s.GetTokens(ctx, "t/ada"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("empty store: %v", err)
+		}
+		must(t, s.PutTokens(ctx, "t/ada", []byte("sealed-1")))
+		must(t, s.PutTokens(ctx, "t/ada", []byte("sealed-2")))
+		got, err := s.GetTokens(ctx, "t/ada")
+		if err != nil || string(got) != "sealed-2" {
+			t.Fatalf("GetTokens = %q, %v", got, err)
+		}
+		if _, err := s.GetTokens(ctx, "t/bob"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("another user: %v", err)
+		}
+		must(t, s.DeleteTokens(ctx, "t/ada"))
+		must(t, s.DeleteTokens(ctx, "t/ada"))
+		if _, err := s.GetTokens(ctx, "t/ada"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("after delete: %v", err)
+		}
+	})
+
+	t.Run("pending is used once", func(t *testing.T) {
+		s := open(t)
+		must(t, s.PutPending(ctx, "state-1", []byte("p"), time.Minute))
+		var wins atomic.Int32
+		var wg sync.WaitGroup
+		for range 20 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if v, err := s.TakePending(ctx, "state-1"); err == nil && string(v) == "p" {
+					wins.Add(1)
+				}
+			}()
+		}
+		wg.Wait()
+		if wins.Load() != 1 {
+			t.Fatalf("a pending sign-in was taken %d times", wins.Load())
+		}
+	})
+
+	t.Run("pending expires", func(t *testing.T) {
+		s := open(t)
+		must(t, s.PutPending(ctx, "state-2", []byte("p"), 150*time.Millisecond))
+		time.Sleep(400 * time.Millisecond)
+		if _, err := s.TakePending(ctx, "state-2"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("expired pending: %v", err)
+		}
+	})
+
+	t.Run("held counts failures and discards at the limit", func(t *testing.T) {
+		s := open(t)
+		must(t, s.PutHeld(ctx, "t/ada", []byte("h1"), time.Minute))
+		for i := 1; i <= 4; i++ {
+			n, err := s.FailHeld(ctx, "t/ada", 5)
+			if err != nil || n != i {
+				t.Fatalf("failure %d: count %d, %v", i, n, err)
+			}
+		}
+		if v, n, err := s.GetHeld(ctx, "t/ada"); err != nil || string(v) != "h1" || n != 4 {
+			t.Fatalf("GetHeld = %q, %d, %v", v, n, err)
+		}
+		if n, err := s.FailHeld(ctx, "t/ada", 5); err != nil || n != 5 {
+			t.Fatalf("fifth failure: %d, %v", n, err)
+		}
+		if _, _, err := s.GetHeld(ctx, "t/ada"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("held record survived 5 failures: %v", err)
+		}
+		if _, err := s.FailHeld(ctx, "t/ada", 5); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("failing a missing record: %v", err)
+		}
+	})
+
+	t.Run("held failures are counted atomically", func(t *testing.T) {
+		s := open(t)
+		must(t, s.PutHeld(ctx, "t/ada", []byte("h"), time.Minute))
+		var wg sync.WaitGroup
+		for range 3 {
+			wg.Add(1)
+			go func() { defer wg.Done(); _, _ = s.FailHeld(ctx, "t/ada", 100) }()
+		}
+		wg.Wait()
+		if _, n, err := s.GetHeld(ctx, "t/ada"); err != nil || n != 3 {
+			t.Fatalf("three concurrent failures counted as %d (%v)", n, err)
+		}
+	})
+
+	t.Run("a new held record replaces the old and resets failures", func(t *testing.T) {
+		s := open(t)
+		must(t, s.PutHeld(ctx, "t/ada", []byte("old"), time.Minute))
+		_, _ = s.FailHeld(ctx, "t/ada", 5)
+		must(t, s.PutHeld(ctx, "t/ada", []byte("new"), time.Minute))
+		if v, n, err := s.GetHeld(ctx, "t/ada"); err != nil || string(v) != "new" || n != 0 {
+			t.Fatalf("GetHeld = %q, %d, %v", v, n, err)
+		}
+		if ok, err := s.TakeHeld(ctx, "t/ada", []byte("old")); err != nil || ok {
+			t.Fatalf("TakeHeld of a replaced record = %v, %v", ok, err)
+		}
+		var wins atomic.Int32
+		var wg sync.WaitGroup
+		for range 10 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if ok, _ := s.TakeHeld(ctx, "t/ada", []byte("new")); ok {
+					wins.Add(1)
+				}
+			}()
+		}
+		wg.Wait()
+		if wins.Load() != 1 {
+			t.Fatalf("held record taken %d times", wins.Load())
+		}
+	})
+
+	t.Run("held expires", func(t *testing.T) {
+		s := open(t)
+		must(t, s.PutHeld(ctx, "t/ada", []byte("h"), 150*time.Millisecond))
+		time.Sleep(400 * time.Millisecond)
+		if _, _, err := s.GetHeld(ctx, "t/ada"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("expired held: %v", err)
+		}
+		if ok, _ := s.TakeHeld(ctx, "t/ada", []byte("h")); ok {
+			t.Fatal("expired held record taken")
+		}
+	})
+
+	t.Run("values are kept byte for byte", func(t *testing.T) {
+		s := open(t)
+		v := []byte{0, 1, 2, 255, '\n', 0}
+		must(t, s.PutTokens(ctx, "t/🙂", v))
+		got, err := s.GetTokens(ctx, "t/🙂")
+		if err != nil || !bytes.Equal(got, v) {
+			t.Fatalf("GetTokens = %v, %v", got, err)
+		}
+	})
+
+	if _, ok := open(t).(store.Locker); ok {
+		t.Run("lock", func(t *testing.T) {
+			l := open(t).(store.Locker)
+			release, ok, err := l.TryLock(ctx, "refresh:t/ada", time.Second)
+			if err != nil || !ok {
+				t.Fatalf("first TryLock = %v, %v", ok, err)
+			}
+			if _, ok, _ := l.TryLock(ctx, "refresh:t/ada", time.Second); ok {
+				t.Fatal("lock taken twice")
+			}
+			release()
+			release2, ok, err := l.TryLock(ctx, "refresh:t/ada", 200*time.Millisecond)
+			if err != nil || !ok {
+				t.Fatalf("TryLock after release = %v, %v", ok, err)
+			}
+			_ = release2 // a crashed holder never releases: the lock must expire by itself
+			time.Sleep(400 * time.Millisecond)
+			if _, ok, _ := l.TryLock(ctx, "refresh:t/ada", time.Second); !ok {
+				t.Fatal("an expired lock still blocks")
+			}
+		})
+	}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(fmt.Errorf("unexpected error: %w", err))
+	}
+}

@@ -1,0 +1,32 @@
+package cards
+
+// SignIn asks the person to sign in to ServiceNow. In Teams the first button is
+// a signin action (Teams opens its sign-in pop-up, and the page hands the code
+// back by itself); the second opens the same URL as a plain link in a browser,
+// after which the person types the code shown there.
+func SignIn(reason, url string) Card {
+	body := []Element{Title("Sign in to ServiceNow")}
+	if reason != "" {
+		body = append(body, Para(reason))
+	}
+	body = append(body,
+		Para("Once you allow access, ServiceNow shows a six-digit code: send it to me here to finish. The buttons work once, for 10 minutes."),
+	)
+	return Card{
+		Body: body,
+		Actions: []Element{
+			Submit("Sign in", map[string]any{"msteams": map[string]any{"type": "signin", "value": url}}),
+			OpenURL("Open in browser", url),
+		},
+		Fallback: reason + "\nSign in to ServiceNow: " + url + "\nThen send me the six-digit code it shows.",
+	}
+}
+
+// Problem says what went wrong and what to do next.
+func Problem(what, next string) Card {
+	body := []Element{Warning(what)}
+	if next != "" {
+		body = append(body, Para(next))
+	}
+	return Card{Body: body, Fallback: what + "\n" + next}
+}

@@ -1,0 +1,94 @@
+package bot
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"snowbot/auth"
+	"snowbot/auth/store"
+	"snowbot/bot/cards"
+)
+
+// Reasons shown on a sign-in card.
+const (
+	reasonFirstTime    = "To do that I need you to sign in to ServiceNow once. You act in ServiceNow as yourself, with your own rights."
+	reasonSessionEnded = "Your ServiceNow session has ended. Please sign in again to continue."
+)
+
+// oneToOneOnly is said instead of posting a sign-in link (or anyone's data) where others can see it.
+const oneToOneOnly = "I work with your ServiceNow account only in our 1:1 chat, so nobody else sees your sign-in or your incidents. Select my name and choose **Chat**, then ask me there."
+
+// promptSignIn sends a sign-in card that resumes again after sign-in.
+func (a *App) promptSignIn(ctx context.Context, t *Turn, reason string, again resume) error {
+	if !t.Personal() {
+		return a.reply(ctx, t, Text(oneToOneOnly))
+	}
+	resumeJSON, _ := json.Marshal(again)
+	url, err := a.Auth.StartSignIn(ctx, t.User.Key(), resumeJSON)
+	if err != nil {
+		if errors.Is(err, store.ErrUnavailable) {
+			return a.reply(ctx, t, cardMessage(cards.Problem(temporarilyUnavailable, tryAgainSoon)))
+		}
+		return err
+	}
+	return a.reply(ctx, t, cardMessage(cards.SignIn(reason, url)))
+}
+
+// completeSignIn binds a verification code to the user who typed it and runs
+// the command that asked for the sign-in.
+func (a *App) completeSignIn(ctx context.Context, t *Turn, code string) error {
+	user := t.User.Key()
+	saved, err := a.Auth.CompleteSignIn(ctx, user, code)
+	var wrong *auth.WrongCodeError
+	switch {
+	case errors.As(err, &wrong):
+		tries := "1 try left"
+		if wrong.Left != 1 {
+			tries = fmt.Sprintf("%d tries left", wrong.Left)
+		}
+		return a.reply(ctx, t, Text("That code is not right. Check the six digits on the sign-in page and send them again ("+tries+")."))
+	case errors.Is(err, auth.ErrTooManyCodes):
+		return a.reply(ctx, t, Text("That was the fifth wrong code, so I cancelled this sign-in to keep your account safe. Type your command again to start a new one."))
+	case errors.Is(err, auth.ErrNoSignInWaiting):
+		return a.reply(ctx, t, Text("That looks like a sign-in code, but no sign-in is waiting for you here. Codes work once, for 10 minutes, and only for the person who asked for the sign-in. Type your command again (for example **incidents**) to get a new sign-in card."))
+	case errors.Is(err, store.ErrUnavailable):
+		return a.reply(ctx, t, cardMessage(cards.Problem(temporarilyUnavailable, tryAgainSoon)))
+	case err != nil:
+		return err
+	}
+	a.forgetCaller(user)
+	if err := a.reply(ctx, t, Text("✅ You're signed in to ServiceNow.")); err != nil {
+		return err
+	}
+	var r resume
+	if len(saved) > 0 && json.Unmarshal(saved, &r) == nil {
+		switch {
+		case len(r.Value) > 0:
+			return a.onSubmit(ctx, t, r.Value)
+		case r.Text != "":
+			return a.onCommand(ctx, t, r.Text)
+		}
+	}
+	return nil
+}
+
+// signOut revokes the user's tokens at the instance and forgets them.
+func (a *App) signOut(ctx context.Context, t *Turn) error {
+	user := t.User.Key()
+	a.forgetCaller(user)
+	revoked, err := a.Auth.SignOut(ctx, user)
+	switch {
+	case errors.Is(err, auth.ErrSignInRequired):
+		return a.reply(ctx, t, Text("You are not signed in to ServiceNow, so there is nothing to sign out of."))
+	case errors.Is(err, store.ErrUnavailable):
+		return a.reply(ctx, t, cardMessage(cards.Problem(temporarilyUnavailable, tryAgainSoon)))
+	case err != nil:
+		return err
+	case revoked:
+		return a.reply(ctx, t, Text("You're signed out of ServiceNow: I revoked my access to your account and forgot your tokens."))
+	default:
+		return a.reply(ctx, t, Text("You're signed out: I forgot your ServiceNow tokens. ServiceNow did not confirm that it revoked them, so they keep working until they expire; you or your ServiceNow administrator can revoke them in ServiceNow."))
+	}
+}

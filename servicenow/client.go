@@ -1,0 +1,289 @@
+// Package servicenow calls ServiceNow's Table API as a signed-in person: every
+// request carries that person's Bearer token, taken from a token source the
+// caller hands in. It knows nothing of Teams or of how tokens are obtained.
+package servicenow
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-resty/resty/v2"
+)
+
+// TokenSource gives the access token of the person the calls are made for.
+type TokenSource interface {
+	// Token returns a usable access token.
+	Token(ctx context.Context) (string, error)
+	// Refresh returns a new token after ServiceNow refused stale.
+	Refresh(ctx context.Context, stale string) (string, error)
+}
+
+// Limits of a call.
+const (
+	// attemptTimeout bounds one HTTP request.
+	attemptTimeout = 10 * time.Second
+	// readRetries is how often a read is retried after a 5xx or a timeout.
+	readRetries = 2
+	// MaxWait is the longest Retry-After the client waits for by itself.
+	MaxWait = 5 * time.Second
+	// MaxLimit bounds sysparm_limit.
+	MaxLimit = 100
+)
+
+// Client calls one instance's Table API.
+type Client struct {
+	base   string
+	reads  *resty.Client // retried on 5xx and transport errors
+	writes *resty.Client // never retried blindly: a lost answer may hide a done write
+}
+
+// New returns a client for the instance at instanceURL (no trailing slash).
+// httpClient may be nil.
+func New(instanceURL string, httpClient *http.Client) *Client {
+	if httpClient == nil {
+		httpClient = &http.Client{}
+	}
+	mk := func() *resty.Client {
+		hc := *httpClient // resty sets the timeout on its client: keep the caller's untouched
+		return resty.NewWithClient(&hc).
+			SetBaseURL(instanceURL).
+			SetTimeout(attemptTimeout).
+			SetHeader("Accept", "application/json").
+			SetDisableWarn(true)
+	}
+	reads := mk().
+		SetRetryCount(readRetries).
+		SetRetryWaitTime(300 * time.Millisecond).
+		SetRetryMaxWaitTime(2 * time.Second).
+		AddRetryCondition(func(r *resty.Response, err error) bool {
+			return r != nil && r.StatusCode() >= 500
+		})
+	return &Client{base: strings.TrimRight(instanceURL, "/"), reads: reads, writes: mk()}
+}
+
+// InstanceURL is the instance's base URL.
+func (c *Client) InstanceURL() string { return c.base }
+
+// RecordURL is where a person opens a record in ServiceNow's UI.
+func (c *Client) RecordURL(table, sysID string) string {
+	return c.base + "/nav_to.do?uri=" + url.QueryEscape(table+".do?sys_id="+sysID)
+}
+
+// As returns the calls made as the person whose tokens ts gives.
+func (c *Client) As(ts TokenSource) *Session { return &Session{c: c, ts: ts} }
+
+// Session makes Table API calls for one person.
+type Session struct {
+	c      *Client
+	ts     TokenSource
+	before func(context.Context)
+}
+
+// BeforeEachCall runs f before every request (the bot shows a typing indicator).
+func (s *Session) BeforeEachCall(f func(context.Context)) *Session {
+	s.before = f
+	return s
+}
+
+// Value is a field as the Table API returns it: its stored value and the label people see.
+type Value struct {
+	Value   string
+	Display string
+}
+
+// UnmarshalJSON reads any display mode: a plain string, or an object with
+// display_value / value (and a link, ignored).
+func (v *Value) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err == nil {
+		v.Value, v.Display = s, s
+		return nil
+	}
+	var o struct {
+		Value        *string `json:"value"`
+		DisplayValue *string `json:"display_value"`
+	}
+	if err := json.Unmarshal(b, &o); err != nil {
+		return err
+	}
+	if o.Value != nil {
+		v.Value = *o.Value
+	}
+	if o.DisplayValue != nil {
+		v.Display = *o.DisplayValue
+	} else {
+		v.Display = v.Value
+	}
+	if o.Value == nil {
+		v.Value = v.Display
+	}
+	return nil
+}
+
+// Record is one row.
+type Record map[string]Value
+
+// Get returns a field, empty when absent.
+func (r Record) Get(name string) Value { return r[name] }
+
+// Params shape a Table API request.
+type Params struct {
+	Fields       []string // sysparm_fields: only what is shown
+	Limit        int      // sysparm_limit, at most MaxLimit
+	Offset       int
+	DisplayValue string // "", "true", "false" or "all"
+}
+
+func (p Params) query(q string) map[string]string {
+	m := map[string]string{"sysparm_exclude_reference_link": "true"}
+	if q != "" {
+		m["sysparm_query"] = q
+	}
+	if len(p.Fields) > 0 {
+		m["sysparm_fields"] = strings.Join(p.Fields, ",")
+	}
+	if p.DisplayValue != "" {
+		m["sysparm_display_value"] = p.DisplayValue
+	}
+	if p.Limit > 0 {
+		m["sysparm_limit"] = strconv.Itoa(min(p.Limit, MaxLimit))
+	}
+	if p.Offset > 0 {
+		m["sysparm_offset"] = strconv.Itoa(p.Offset)
+	}
+	return m
+}
+
+// List returns the records of table matching q and the total count of matches.
+func (s *Session) List(ctx context.Context, table string, q *Query, p Params) ([]Record, int, error) {
+	encoded, err := q.Encode()
+	if err != nil {
+		return nil, 0, err
+	}
+	if p.Limit <= 0 {
+		p.Limit = MaxLimit
+	}
+	var out struct {
+		Result []Record `json:"result"`
+	}
+	resp, err := s.do(ctx, http.MethodGet, "/api/now/table/"+url.PathEscape(table), p.query(encoded), nil, &out)
+	if err != nil {
+		return nil, 0, err
+	}
+	total, err := strconv.Atoi(resp.Header().Get("X-Total-Count"))
+	if err != nil {
+		total = len(out.Result)
+	}
+	return out.Result, total, nil
+}
+
+// Get returns one record by sys_id.
+func (s *Session) Get(ctx context.Context, table, sysID string, p Params) (Record, error) {
+	var out struct {
+		Result Record `json:"result"`
+	}
+	_, err := s.do(ctx, http.MethodGet, "/api/now/table/"+url.PathEscape(table)+"/"+url.PathEscape(sysID), p.query(""), nil, &out)
+	return out.Result, err
+}
+
+// Create inserts a record and returns it.
+func (s *Session) Create(ctx context.Context, table string, fields map[string]string, p Params) (Record, error) {
+	var out struct {
+		Result Record `json:"result"`
+	}
+	_, err := s.do(ctx, http.MethodPost, "/api/now/table/"+url.PathEscape(table), p.query(""), fields, &out)
+	return out.Result, err
+}
+
+// Update changes fields of a record and returns it.
+func (s *Session) Update(ctx context.Context, table, sysID string, fields map[string]string, p Params) (Record, error) {
+	var out struct {
+		Result Record `json:"result"`
+	}
+	_, err := s.do(ctx, http.MethodPatch, "/api/now/table/"+url.PathEscape(table)+"/"+url.PathEscape(sysID), p.query(""), fields, &out)
+	return out.Result, err
+}
+
+// do sends a request as the person: on 401 the token is refreshed once and the
+// request sent again; a short Retry-After on 429 is waited for once.
+func (s *Session) do(ctx context.Context, method, path string, query map[string]string, body any, out any) (*resty.Response, error) {
+	token, err := s.ts.Token(ctx)
+	if err != nil {
+		return nil, err
+	}
+	refreshed, waited := false, false
+	for {
+		if s.before != nil {
+			s.before(ctx)
+		}
+		resp, err := s.once(ctx, method, path, query, body, token)
+		if err != nil {
+			return nil, err
+		}
+		status := resp.StatusCode()
+		if status >= 200 && status < 300 {
+			if out != nil {
+				if err := json.Unmarshal(resp.Body(), out); err != nil {
+					return nil, &Error{Status: status, Message: "ServiceNow sent an answer snowbot cannot read", Detail: err.Error()}
+				}
+			}
+			return resp, nil
+		}
+		e := parseError(resp)
+		switch {
+		case status == http.StatusUnauthorized && !refreshed:
+			refreshed = true
+			if token, err = s.ts.Refresh(ctx, token); err != nil {
+				return nil, err
+			}
+			continue
+		case status == http.StatusTooManyRequests && !waited && e.RetryAfter > 0 && e.RetryAfter <= MaxWait:
+			waited = true
+			select {
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			case <-time.After(e.RetryAfter):
+			}
+			continue
+		}
+		return nil, e
+	}
+}
+
+func (s *Session) once(ctx context.Context, method, path string, query map[string]string, body any, token string) (*resty.Response, error) {
+	client := s.c.reads
+	if method != http.MethodGet {
+		client = s.c.writes
+	}
+	req := client.R().SetContext(ctx).SetAuthToken(token).SetQueryParams(query)
+	if body != nil {
+		req.SetHeader("Content-Type", "application/json").SetBody(body)
+	}
+	resp, err := req.Execute(method, path)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, fmt.Errorf("%w: %s", ErrUnavailable, describeTransport(err))
+	}
+	return resp, nil
+}
+
+// describeTransport keeps the query string (and so nothing a user typed) out of errors.
+func describeTransport(err error) string {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		if ue.Timeout() {
+			return "timed out"
+		}
+		return ue.Err.Error()
+	}
+	return err.Error()
+}

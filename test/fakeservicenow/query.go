@@ -1,0 +1,152 @@
+package fakeservicenow
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// The subset of ServiceNow's encoded queries the fake understands:
+// conditions field=value, field!=value, fieldLIKEvalue, fieldSTARTSWITHvalue,
+// fieldINa,b, fieldISEMPTY, fieldISNOTEMPTY; joined by ^ (and), ^OR (or with the
+// previous condition) and ^NQ (a new query, or-ed with the others); ORDERBYfield
+// and ORDERBYDESCfield; and the value javascript:gs.getUserID(). Anything else
+// is refused as an invalid query, naming the term.
+
+type condition struct {
+	field, op, value string
+}
+
+type ordering struct {
+	field string
+	desc  bool
+}
+
+// query is groups (or-ed) of clauses (and-ed) of alternatives (or-ed).
+type query struct {
+	groups [][][]condition
+	order  []ordering
+}
+
+var operators = []string{"ISNOTEMPTY", "ISEMPTY", "STARTSWITH", "LIKE", "!=", "IN", "="}
+
+func parseQuery(encoded string, fields []string) (*query, error) {
+	q := &query{}
+	if strings.TrimSpace(encoded) == "" {
+		return q, nil
+	}
+	for _, groupText := range strings.Split(encoded, "^NQ") {
+		var group [][]condition
+		for _, term := range strings.Split(groupText, "^") {
+			if term == "" {
+				continue
+			}
+			if rest, ok := strings.CutPrefix(term, "ORDERBYDESC"); ok {
+				if !slices.Contains(fields, rest) {
+					return nil, fmt.Errorf("unknown field %q in ORDERBYDESC", rest)
+				}
+				q.order = append(q.order, ordering{field: rest, desc: true})
+				continue
+			}
+			if rest, ok := strings.CutPrefix(term, "ORDERBY"); ok {
+				if !slices.Contains(fields, rest) {
+					return nil, fmt.Errorf("unknown field %q in ORDERBY", rest)
+				}
+				q.order = append(q.order, ordering{field: rest})
+				continue
+			}
+			or := false
+			if rest, ok := strings.CutPrefix(term, "OR"); ok && len(group) > 0 {
+				or, term = true, rest
+			}
+			c, err := parseCondition(term, fields)
+			if err != nil {
+				return nil, err
+			}
+			if or {
+				group[len(group)-1] = append(group[len(group)-1], c)
+			} else {
+				group = append(group, []condition{c})
+			}
+		}
+		if len(group) > 0 {
+			q.groups = append(q.groups, group)
+		}
+	}
+	return q, nil
+}
+
+func parseCondition(term string, fields []string) (condition, error) {
+	best := -1
+	var op string
+	for _, candidate := range operators {
+		if i := strings.Index(term, candidate); i > 0 && (best < 0 || i < best) {
+			best, op = i, candidate
+		}
+	}
+	if best < 0 {
+		return condition{}, fmt.Errorf("cannot read the condition %q", term)
+	}
+	c := condition{field: term[:best], op: op, value: term[best+len(op):]}
+	if !slices.Contains(fields, c.field) {
+		return condition{}, fmt.Errorf("unknown field %q", c.field)
+	}
+	if (op == "ISEMPTY" || op == "ISNOTEMPTY") && c.value != "" {
+		return condition{}, fmt.Errorf("cannot read the condition %q", term)
+	}
+	if strings.HasPrefix(strings.ToLower(c.value), "javascript:") && c.value != "javascript:gs.getUserID()" {
+		return condition{}, fmt.Errorf("script not allowed in query: %q", c.value)
+	}
+	return c, nil
+}
+
+func (q *query) matches(r record, user *User) bool {
+	if len(q.groups) == 0 {
+		return true
+	}
+	for _, group := range q.groups {
+		all := true
+		for _, alternatives := range group {
+			any := false
+			for _, c := range alternatives {
+				if c.matches(r, user) {
+					any = true
+					break
+				}
+			}
+			if !any {
+				all = false
+				break
+			}
+		}
+		if all {
+			return true
+		}
+	}
+	return false
+}
+
+func (c condition) matches(r record, user *User) bool {
+	v := r[c.field].value
+	want := c.value
+	if want == "javascript:gs.getUserID()" {
+		want = user.SysID
+	}
+	switch c.op {
+	case "=":
+		return v == want
+	case "!=":
+		return v != want
+	case "LIKE":
+		return strings.Contains(strings.ToLower(v), strings.ToLower(want))
+	case "STARTSWITH":
+		return strings.HasPrefix(strings.ToLower(v), strings.ToLower(want))
+	case "IN":
+		return slices.Contains(strings.Split(want, ","), v)
+	case "ISEMPTY":
+		return v == ""
+	case "ISNOTEMPTY":
+		return v != ""
+	}
+	return false
+}

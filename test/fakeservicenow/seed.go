@@ -1,0 +1,172 @@
+package fakeservicenow
+
+import (
+	"fmt"
+	"time"
+)
+
+// User is a sys_user record.
+type User struct {
+	SysID, UserName, Name, Email string
+	ITIL                         bool // holds the itil role: may read and change every incident
+}
+
+// Group is a sys_user_group record.
+type Group struct{ SysID, Name string }
+
+// Journal is one entry of a journal field (comments, work notes).
+type Journal struct {
+	At   time.Time
+	By   string // user sys_id
+	Text string
+}
+
+// Incident is an incident record.
+type Incident struct {
+	SysID, Number, ShortDescription, Description string
+	State, Priority, Urgency, Impact             int
+	Caller, AssignedTo, AssignmentGroup          string // sys_ids
+	CloseCode, CloseNotes                        string
+	Opened, Updated                              time.Time
+	Comments, WorkNotes                          []Journal
+}
+
+// Choice labels, as an instance shows them.
+var (
+	stateLabels    = map[int]string{1: "New", 2: "In Progress", 3: "On Hold", 6: "Resolved", 7: "Closed", 8: "Canceled"}
+	priorityLabels = map[int]string{1: "1 - Critical", 2: "2 - High", 3: "3 - Moderate", 4: "4 - Low", 5: "5 - Planning"}
+	urgencyLabels  = map[int]string{1: "1 - High", 2: "2 - Medium", 3: "3 - Low"}
+	impactLabels   = urgencyLabels
+	// closeCodes are the resolution codes of a current instance.
+	closeCodes = []string{"Duplicate", "Known error", "No resolution provided", "Resolved by caller", "Resolved by change",
+		"Resolved by problem", "Resolved by request", "Solution provided", "Workaround provided", "User error"}
+)
+
+// DemoUser is the account the demo's sign-in page consents as.
+const DemoUser = "ada.lovelace"
+
+func sysID(prefix string, n int) string { return fmt.Sprintf("%s%028d", prefix, n) }
+
+// seed fills the instance with a few people and a dozen incidents in several states.
+func (s *Server) seed() {
+	s.users = []*User{
+		{SysID: sysID("a1", 1), UserName: "ada.lovelace", Name: "Ada Lovelace", Email: "ada.lovelace@example.com", ITIL: true},
+		{SysID: sysID("b2", 2), UserName: "bob.smith", Name: "Bob Smith", Email: "bob.smith@example.com"},
+		{SysID: sysID("c3", 3), UserName: "beth.anglin", Name: "Beth Anglin", Email: "beth.anglin@example.com", ITIL: true},
+		{SysID: sysID("d4", 4), UserName: "david.miller", Name: "David Miller", Email: "david.miller@example.com", ITIL: true},
+		{SysID: sysID("e5", 5), UserName: "chloe.zhang", Name: "Chloé Zhang", Email: "chloe.zhang@example.com"},
+	}
+	s.groups = []*Group{
+		{SysID: sysID("90", 1), Name: "Service Desk"},
+		{SysID: sysID("91", 2), Name: "Network"},
+		{SysID: sysID("92", 3), Name: "Hardware"},
+	}
+	ada, bob, beth, david, chloe := s.users[0].SysID, s.users[1].SysID, s.users[2].SysID, s.users[3].SysID, s.users[4].SysID
+	desk, network, hardware := s.groups[0].SysID, s.groups[1].SysID, s.groups[2].SysID
+	base := time.Date(2026, 11, 2, 8, 30, 0, 0, time.UTC)
+	type seedIncident struct {
+		caller, short, desc   string
+		state, urgency, imp   int
+		assignee, group       string
+		daysAgo, hoursUpdated int
+		comments              []Journal
+	}
+	rows := []seedIncident{
+		{ada, "Laptop does not connect to the office Wi-Fi", "Since this morning my laptop drops the connection every few minutes on the 3rd floor.", 2, 2, 2, beth, network, 20, 3,
+			[]Journal{{By: beth, Text: "Could you tell me your laptop's asset tag?"}, {By: ada, Text: "It is LT-0042."}}},
+		{ada, "Printer on 3rd floor jams", "The printer near the kitchen jams on every second page.", 1, 3, 3, "", hardware, 15, 15, nil},
+		{ada, "VPN disconnects every hour", "The VPN client disconnects every hour and asks me to log in again.", 3, 2, 2, david, network, 12, 30,
+			[]Journal{{By: david, Text: "Waiting for the vendor's answer; I'll update you on Friday."}}},
+		{ada, "Request a second monitor", "I would like a second 27\" monitor for my desk.", 2, 3, 3, beth, hardware, 9, 5, nil},
+		{ada, "Outlook keeps asking for my password", "Outlook prompts for my password several times a day.", 6, 2, 3, beth, desk, 30, 200,
+			[]Journal{{By: beth, Text: "Your cached credentials were reset. Please confirm it works now."}}},
+		{ada, "Cannot open the expense report template", "Excel says the file is corrupt.", 7, 3, 3, david, desk, 60, 800, nil},
+		{bob, "Email bounces from the customer domain", "Mails to contoso.com bounce with 550.", 2, 1, 2, david, network, 4, 2, nil},
+		{bob, "Keyboard missing keys", "The E and R keys came off.", 1, 3, 3, "", hardware, 2, 2, nil},
+		{bob, "Shared drive is read-only", "I cannot save to the team share since yesterday.", 2, 2, 2, beth, desk, 6, 6, nil},
+		{bob, "Phone headset crackles", "Teams calls have a crackling sound.", 8, 3, 3, "", hardware, 40, 500, nil},
+		{chloe, "Badge does not open the garage door", "My badge works everywhere except the garage.", 1, 2, 3, "", desk, 1, 1, nil},
+		{chloe, "New hire needs access to the CRM", "Please create a CRM account for our new colleague.", 2, 2, 3, beth, desk, 3, 8, nil},
+	}
+	for i, r := range rows {
+		opened := base.Add(-time.Duration(r.daysAgo) * 24 * time.Hour)
+		inc := &Incident{
+			SysID: sysID("1c", i+1), Number: fmt.Sprintf("INC%07d", 10001+i),
+			ShortDescription: r.short, Description: r.desc,
+			State: r.state, Urgency: r.urgency, Impact: r.imp, Priority: priority(r.urgency, r.imp),
+			Caller: r.caller, AssignedTo: r.assignee, AssignmentGroup: r.group,
+			Opened: opened, Updated: base.Add(-time.Duration(r.hoursUpdated) * time.Hour),
+		}
+		if inc.Updated.Before(opened) {
+			inc.Updated = opened
+		}
+		if r.state == 6 || r.state == 7 {
+			inc.CloseCode, inc.CloseNotes = "Solution provided", "Fixed."
+		}
+		for j, c := range r.comments {
+			c.At = opened.Add(time.Duration(j+1) * time.Hour)
+			inc.Comments = append(inc.Comments, c)
+		}
+		s.incidents = append(s.incidents, inc)
+	}
+	s.nextInc = 10001 + len(rows)
+}
+
+// priority follows the instance's default urgency × impact matrix.
+func priority(urgency, impact int) int {
+	p := urgency + impact - 1
+	if p < 1 {
+		p = 1
+	}
+	if p > 5 {
+		p = 5
+	}
+	return p
+}
+
+func (s *Server) findUser(userName string) *User {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, u := range s.users {
+		if u.UserName == userName {
+			return u
+		}
+	}
+	return nil
+}
+
+// userByID needs s.mu held.
+func (s *Server) userByID(id string) *User {
+	for _, u := range s.users {
+		if u.SysID == id {
+			return u
+		}
+	}
+	return nil
+}
+
+// User returns the seeded user with this user_name (nil if none).
+func (s *Server) User(userName string) *User { return s.findUser(userName) }
+
+// Incidents returns a snapshot of every incident.
+func (s *Server) Incidents() []Incident {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Incident, 0, len(s.incidents))
+	for _, i := range s.incidents {
+		c := *i
+		c.Comments = append([]Journal(nil), i.Comments...)
+		out = append(out, c)
+	}
+	return out
+}
+
+// Incident returns a snapshot of the incident with this number.
+func (s *Server) Incident(number string) (Incident, bool) {
+	for _, i := range s.Incidents() {
+		if i.Number == number {
+			return i, true
+		}
+	}
+	return Incident{}, false
+}

@@ -1,0 +1,398 @@
+package fakeservicenow
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// field is one field of a record as the Table API sees it.
+type field struct {
+	value, display string
+	ref            string // referenced table for reference fields
+	journal        bool   // journal fields have no stored value
+}
+
+type record map[string]field
+
+const dateLayout = "2006-01-02 15:04:05"
+
+// tableFields lists the fields of each table the fake serves.
+var tableFields = map[string][]string{
+	"incident": {"sys_id", "number", "short_description", "description", "state", "priority", "urgency", "impact",
+		"caller_id", "assigned_to", "assignment_group", "close_code", "close_notes", "active", "opened_at",
+		"sys_created_on", "sys_updated_on", "comments", "work_notes"},
+	"sys_user":       {"sys_id", "user_name", "name", "email"},
+	"sys_user_group": {"sys_id", "name"},
+}
+
+// incidentRecord needs s.mu held.
+func (s *Server) incidentRecord(i *Incident) record {
+	ref := func(table, id string) field {
+		f := field{value: id, ref: table}
+		if table == "sys_user" {
+			if u := s.userByID(id); u != nil {
+				f.display = u.Name
+			}
+		} else {
+			for _, g := range s.groups {
+				if g.SysID == id {
+					f.display = g.Name
+				}
+			}
+		}
+		return f
+	}
+	choice := func(v int, labels map[int]string) field { return field{value: strconv.Itoa(v), display: labels[v]} }
+	plain := func(v string) field { return field{value: v, display: v} }
+	active := i.State != 6 && i.State != 7 && i.State != 8
+	return record{
+		"sys_id":            plain(i.SysID),
+		"number":            plain(i.Number),
+		"short_description": plain(i.ShortDescription),
+		"description":       plain(i.Description),
+		"state":             choice(i.State, stateLabels),
+		"priority":          choice(i.Priority, priorityLabels),
+		"urgency":           choice(i.Urgency, urgencyLabels),
+		"impact":            choice(i.Impact, impactLabels),
+		"caller_id":         ref("sys_user", i.Caller),
+		"assigned_to":       ref("sys_user", i.AssignedTo),
+		"assignment_group":  ref("sys_user_group", i.AssignmentGroup),
+		"close_code":        plain(i.CloseCode),
+		"close_notes":       plain(i.CloseNotes),
+		"active":            plain(strconv.FormatBool(active)),
+		"opened_at":         plain(i.Opened.UTC().Format(dateLayout)),
+		"sys_created_on":    plain(i.Opened.UTC().Format(dateLayout)),
+		"sys_updated_on":    plain(i.Updated.UTC().Format(dateLayout)),
+		"comments":          {journal: true, display: s.journalText(i.Comments, "Additional comments")},
+		"work_notes":        {journal: true, display: s.journalText(i.WorkNotes, "Work notes")},
+	}
+}
+
+// journalText renders entries newest first, as ServiceNow shows a journal field.
+func (s *Server) journalText(entries []Journal, label string) string {
+	var b strings.Builder
+	for k := len(entries) - 1; k >= 0; k-- {
+		e := entries[k]
+		name := e.By
+		if u := s.userByID(e.By); u != nil {
+			name = u.Name
+		}
+		fmt.Fprintf(&b, "%s - %s (%s)\n%s\n\n", e.At.UTC().Format(dateLayout), name, label, e.Text)
+	}
+	return b.String()
+}
+
+// render writes a record in the requested display mode with the requested fields.
+func (s *Server) render(table string, rec record, fields []string, mode string, noLinks bool) map[string]any {
+	if len(fields) == 0 {
+		fields = tableFields[table]
+	}
+	out := map[string]any{}
+	for _, name := range fields {
+		f, ok := rec[name]
+		if !ok {
+			continue // ServiceNow leaves unknown fields out of the result
+		}
+		link := ""
+		if f.ref != "" && f.value != "" {
+			link = s.URL + "/api/now/table/" + f.ref + "/" + f.value
+		}
+		switch mode {
+		case "all":
+			m := map[string]string{"display_value": f.display, "value": f.value}
+			if link != "" && !noLinks {
+				m["link"] = link
+			}
+			out[name] = m
+		case "true":
+			if link != "" && !noLinks {
+				out[name] = map[string]string{"display_value": f.display, "link": link}
+			} else {
+				out[name] = f.display
+			}
+		default:
+			if f.journal {
+				out[name] = ""
+			} else if link != "" && !noLinks {
+				out[name] = map[string]string{"value": f.value, "link": link}
+			} else {
+				out[name] = f.value
+			}
+		}
+	}
+	return out
+}
+
+// table serves /api/now/table/{table}[/{sys_id}].
+func (s *Server) table(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	status := http.StatusOK
+	defer func() { s.record(r, nil, string(body), status) }()
+	fail := func(st int, msg, detail string) {
+		status = st
+		writeError(w, st, msg, detail)
+	}
+
+	user := s.bearerUser(r)
+	if user == nil {
+		fail(http.StatusUnauthorized, "User Not Authenticated", "Required to provide Auth information")
+		return
+	}
+	table, id := r.PathValue("table"), r.PathValue("sys_id")
+	if _, ok := tableFields[table]; !ok {
+		fail(http.StatusBadRequest, "Invalid table "+table, "")
+		return
+	}
+	q := r.URL.Query()
+	mode := strings.ToLower(q.Get("sysparm_display_value"))
+	noLinks := q.Get("sysparm_exclude_reference_link") == "true"
+	var fields []string
+	if f := q.Get("sysparm_fields"); f != "" {
+		fields = strings.Split(f, ",")
+	}
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case r.Method == http.MethodGet && id == "":
+		recs, err := s.query(table, q.Get("sysparm_query"), user)
+		if err != nil {
+			fail(http.StatusBadRequest, "Invalid query", err.Error())
+			return
+		}
+		w.Header().Set("X-Total-Count", strconv.Itoa(len(recs)))
+		offset, _ := strconv.Atoi(q.Get("sysparm_offset"))
+		limit, err := strconv.Atoi(q.Get("sysparm_limit"))
+		if err != nil || limit <= 0 {
+			limit = 10000
+		}
+		result := []map[string]any{}
+		for k := offset; k < len(recs) && k < offset+limit; k++ {
+			result = append(result, s.render(table, recs[k], fields, mode, noLinks))
+		}
+		writeJSON(w, status, map[string]any{"result": result})
+	case r.Method == http.MethodGet:
+		rec := s.byID(table, id, user)
+		if rec == nil {
+			fail(http.StatusNotFound, "No Record found", "Record doesn't exist or ACL restricts the record retrieval")
+			return
+		}
+		writeJSON(w, status, map[string]any{"result": s.render(table, rec, fields, mode, noLinks)})
+	case r.Method == http.MethodPost && id == "" && table == "incident":
+		inc, st, msg, detail := s.createIncident(body, user)
+		if st != http.StatusCreated {
+			fail(st, msg, detail)
+			return
+		}
+		status = http.StatusCreated
+		w.Header().Set("Location", s.URL+"/api/now/table/incident/"+inc.SysID)
+		writeJSON(w, status, map[string]any{"result": s.render(table, s.incidentRecord(inc), fields, mode, noLinks)})
+	case (r.Method == http.MethodPatch || r.Method == http.MethodPut) && id != "" && table == "incident":
+		inc := s.incidentByID(id)
+		if inc == nil || !canRead(user, inc) {
+			fail(http.StatusNotFound, "No Record found", "Record doesn't exist or ACL restricts the record retrieval")
+			return
+		}
+		if st, msg, detail := s.updateIncident(inc, body, user); st != http.StatusOK {
+			fail(st, msg, detail)
+			return
+		}
+		writeJSON(w, status, map[string]any{"result": s.render(table, s.incidentRecord(inc), fields, mode, noLinks)})
+	default:
+		fail(http.StatusMethodNotAllowed, "Method not Supported", r.Method+" is not supported on "+table)
+	}
+}
+
+func canRead(u *User, i *Incident) bool { return u.ITIL || i.Caller == u.SysID }
+
+func (s *Server) incidentByID(id string) *Incident {
+	for _, i := range s.incidents {
+		if i.SysID == id {
+			return i
+		}
+	}
+	return nil
+}
+
+// rows returns the records of a table that user may read.
+func (s *Server) rows(table string, user *User) []record {
+	var out []record
+	switch table {
+	case "incident":
+		for _, i := range s.incidents {
+			if canRead(user, i) {
+				out = append(out, s.incidentRecord(i))
+			}
+		}
+	case "sys_user":
+		for _, u := range s.users {
+			out = append(out, record{"sys_id": {value: u.SysID, display: u.SysID}, "user_name": {value: u.UserName, display: u.UserName},
+				"name": {value: u.Name, display: u.Name}, "email": {value: u.Email, display: u.Email}})
+		}
+	case "sys_user_group":
+		for _, g := range s.groups {
+			out = append(out, record{"sys_id": {value: g.SysID, display: g.SysID}, "name": {value: g.Name, display: g.Name}})
+		}
+	}
+	return out
+}
+
+func (s *Server) byID(table, id string, user *User) record {
+	for _, r := range s.rows(table, user) {
+		if r["sys_id"].value == id {
+			return r
+		}
+	}
+	return nil
+}
+
+// query filters and orders the rows of a table with an encoded query.
+func (s *Server) query(table, encoded string, user *User) ([]record, error) {
+	q, err := parseQuery(encoded, tableFields[table])
+	if err != nil {
+		return nil, err
+	}
+	var out []record
+	for _, r := range s.rows(table, user) {
+		if q.matches(r, user) {
+			out = append(out, r)
+		}
+	}
+	for k := len(q.order) - 1; k >= 0; k-- {
+		o := q.order[k]
+		sort.SliceStable(out, func(a, b int) bool {
+			if o.desc {
+				return out[a][o.field].value > out[b][o.field].value
+			}
+			return out[a][o.field].value < out[b][o.field].value
+		})
+	}
+	return out, nil
+}
+
+// incidentWrite is the JSON a client may send to create or update an incident.
+type incidentWrite map[string]any
+
+func (w incidentWrite) str(k string) (string, bool) {
+	v, ok := w[k]
+	if !ok {
+		return "", false
+	}
+	switch x := v.(type) {
+	case string:
+		return x, true
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64), true
+	}
+	return fmt.Sprint(v), true
+}
+
+func (s *Server) createIncident(body []byte, user *User) (*Incident, int, string, string) {
+	var in incidentWrite
+	if err := json.Unmarshal(body, &in); err != nil {
+		return nil, http.StatusBadRequest, "Exception while reading request", "The payload is not valid JSON."
+	}
+	now := time.Now().UTC().Truncate(time.Second)
+	inc := &Incident{
+		SysID:  randomHex(16),
+		Number: fmt.Sprintf("INC%07d", s.nextInc),
+		State:  1, Urgency: 3, Impact: 3, Caller: user.SysID,
+		Opened: now, Updated: now,
+	}
+	if st, msg, detail := s.apply(inc, in, user, true); st != http.StatusOK {
+		return nil, st, msg, detail
+	}
+	s.nextInc++
+	s.incidents = append(s.incidents, inc)
+	return inc, http.StatusCreated, "", ""
+}
+
+func (s *Server) updateIncident(inc *Incident, body []byte, user *User) (int, string, string) {
+	var in incidentWrite
+	if err := json.Unmarshal(body, &in); err != nil {
+		return http.StatusBadRequest, "Exception while reading request", "The payload is not valid JSON."
+	}
+	copyInc := *inc
+	if st, msg, detail := s.apply(&copyInc, in, user, false); st != http.StatusOK {
+		return st, msg, detail
+	}
+	copyInc.Updated = time.Now().UTC().Truncate(time.Second)
+	*inc = copyInc
+	return http.StatusOK, "", ""
+}
+
+// apply sets fields on an incident with the instance's ACLs and data policies.
+func (s *Server) apply(inc *Incident, in incidentWrite, user *User, creating bool) (int, string, string) {
+	aclDenied := func() (int, string, string) {
+		return http.StatusForbidden, "Operation Failed", "ACL Exception Update Failed due to security constraints"
+	}
+	for k := range in {
+		if !slices.Contains(tableFields["incident"], k) {
+			continue // the Table API ignores fields it does not know
+		}
+		if !user.ITIL && !creating && k != "comments" {
+			return aclDenied()
+		}
+	}
+	setChoice := func(k string, labels map[int]string, dst *int) (bool, string) {
+		v, ok := in.str(k)
+		if !ok {
+			return true, ""
+		}
+		n, err := strconv.Atoi(v)
+		if _, known := labels[n]; err != nil || !known {
+			return false, k
+		}
+		*dst = n
+		return true, ""
+	}
+	if v, ok := in.str("short_description"); ok {
+		inc.ShortDescription = v
+	}
+	if v, ok := in.str("description"); ok {
+		inc.Description = v
+	}
+	if v, ok := in.str("caller_id"); ok && v != "" {
+		if s.userByID(v) == nil {
+			return http.StatusBadRequest, "Invalid reference", "caller_id: no sys_user " + v
+		}
+		inc.Caller = v
+	}
+	for _, c := range []struct {
+		k      string
+		labels map[int]string
+		dst    *int
+	}{{"urgency", urgencyLabels, &inc.Urgency}, {"impact", impactLabels, &inc.Impact}, {"state", stateLabels, &inc.State}} {
+		if ok, bad := setChoice(c.k, c.labels, c.dst); !ok {
+			return http.StatusBadRequest, "Invalid value", bad + ": not a valid choice"
+		}
+	}
+	inc.Priority = priority(inc.Urgency, inc.Impact)
+	if v, ok := in.str("close_code"); ok {
+		inc.CloseCode = v
+	}
+	if v, ok := in.str("close_notes"); ok {
+		inc.CloseNotes = v
+	}
+	if inc.State == 6 || inc.State == 7 {
+		if !slices.Contains(closeCodes, inc.CloseCode) || strings.TrimSpace(inc.CloseNotes) == "" {
+			return http.StatusForbidden, "Operation Failed",
+				"Data Policy Exception: \n Resolution code is mandatory and must be a valid choice; Resolution notes is mandatory"
+		}
+	}
+	now := time.Now().UTC().Truncate(time.Second)
+	if v, ok := in.str("comments"); ok && v != "" {
+		inc.Comments = append(inc.Comments, Journal{At: now, By: user.SysID, Text: v})
+	}
+	if v, ok := in.str("work_notes"); ok && v != "" {
+		inc.WorkNotes = append(inc.WorkNotes, Journal{At: now, By: user.SysID, Text: v})
+	}
+	return http.StatusOK, "", ""
+}
