@@ -87,7 +87,7 @@ func newBot(cfg *Config, signin *auth.Service, log *slog.Logger) (*bot.Bot, *cha
 			ServiceNow:  servicenow.New(cfg.InstanceURL, &http.Client{}),
 			ResolveCode: cfg.ResolveCode,
 		},
-		Log:            log,
+		Log: log,
 	})
 	return b, validator, err
 }

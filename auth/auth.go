@@ -70,6 +70,9 @@ type Config struct {
 	Store      store.Store
 	HTTPClient *http.Client // for ServiceNow's OAuth endpoints; has a timeout
 	Log        *slog.Logger
+
+	// StateTTL and CodeTTL shorten the sign-in steps' lifetimes in tests; zero means the defaults.
+	StateTTL, CodeTTL time.Duration
 }
 
 // Service runs sign-ins and hands out tokens.
@@ -91,6 +94,12 @@ func New(cfg Config) (*Service, error) {
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
+	}
+	if cfg.StateTTL <= 0 {
+		cfg.StateTTL = StateTTL
+	}
+	if cfg.CodeTTL <= 0 {
+		cfg.CodeTTL = CodeTTL
 	}
 	stateKey, err := seal.Derive(cfg.Key, "snowbot sign-in state v1", 32)
 	if err != nil {

@@ -63,7 +63,7 @@ func (s *Service) StartSignIn(ctx context.Context, user string, resume json.RawM
 		return "", err
 	}
 	key := pendingKey(id)
-	if err := s.cfg.Store.PutPending(ctx, key, s.cfg.Sealer.Seal(kindPending, key, plain), StateTTL); err != nil {
+	if err := s.cfg.Store.PutPending(ctx, key, s.cfg.Sealer.Seal(kindPending, key, plain), s.cfg.StateTTL); err != nil {
 		return "", fmt.Errorf("keeping the sign-in: %w", err)
 	}
 	return s.oauth.AuthCodeURL(state, opts...), nil
@@ -108,7 +108,7 @@ func (s *Service) exchange(ctx context.Context, p pending, code string) (string,
 	if err != nil {
 		return "", err
 	}
-	if err := s.cfg.Store.PutHeld(ctx, p.User, s.cfg.Sealer.Seal(kindHeld, p.User, plain), CodeTTL); err != nil {
+	if err := s.cfg.Store.PutHeld(ctx, p.User, s.cfg.Sealer.Seal(kindHeld, p.User, plain), s.cfg.CodeTTL); err != nil {
 		return "", fmt.Errorf("keeping the tokens until the code is typed: %w", err)
 	}
 	return h.Code, nil

@@ -23,7 +23,7 @@ var (
 func (s *Service) newState() (state, id string) {
 	raw := make([]byte, 16+8)
 	_, _ = rand.Read(raw[:16])
-	binary.BigEndian.PutUint64(raw[16:], uint64(s.now().Add(StateTTL).Unix()))
+	binary.BigEndian.PutUint64(raw[16:], uint64(s.now().Add(s.cfg.StateTTL).Unix()))
 	mac := hmac.New(sha256.New, s.stateKey)
 	mac.Write(raw)
 	enc := base64.RawURLEncoding

@@ -137,7 +137,9 @@ func (a *App) reply(ctx context.Context, t *Turn, m Message) error {
 	return err
 }
 
-func cardMessage(c cards.Card) Message { return Message{Attachments: []schema.Attachment{c.Attachment()}} }
+func cardMessage(c cards.Card) Message {
+	return Message{Attachments: []schema.Attachment{c.Attachment()}}
+}
 
 // splitFirst splits "INC0010001 the rest" into the first word and the rest as typed.
 func splitFirst(s string) (string, string) {

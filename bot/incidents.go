@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"time"
 
 	"snowbot/auth"
 	"snowbot/auth/store"
@@ -15,6 +16,9 @@ import (
 
 // listLimit is how many incidents a list shows.
 const listLimit = 10
+
+// commandTimeout bounds the ServiceNow calls of one command, retries included.
+const commandTimeout = 25 * time.Second
 
 // Replies shared by several paths.
 const (
@@ -29,6 +33,8 @@ func (a *App) asUser(ctx context.Context, t *Turn, again resume, fn func(s *serv
 	if !t.Personal() {
 		return a.reply(ctx, t, Text(oneToOneOnly))
 	}
+	ctx, cancel := context.WithTimeout(ctx, commandTimeout)
+	defer cancel()
 	s := a.ServiceNow.As(a.Auth.Tokens(t.User.Key())).BeforeEachCall(t.Typing)
 	err := fn(s)
 	if err == nil {

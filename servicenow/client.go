@@ -56,14 +56,15 @@ func New(instanceURL string, httpClient *http.Client) *Client {
 			SetBaseURL(instanceURL).
 			SetTimeout(attemptTimeout).
 			SetHeader("Accept", "application/json").
-			SetDisableWarn(true)
+			SetDisableWarn(true).
+			SetLogger(silent{})
 	}
 	reads := mk().
 		SetRetryCount(readRetries).
 		SetRetryWaitTime(300 * time.Millisecond).
 		SetRetryMaxWaitTime(2 * time.Second).
 		AddRetryCondition(func(r *resty.Response, err error) bool {
-			return r != nil && r.StatusCode() >= 500
+			return err != nil || (r != nil && r.StatusCode() >= 500)
 		})
 	return &Client{base: strings.TrimRight(instanceURL, "/"), reads: reads, writes: mk()}
 }
@@ -287,3 +288,11 @@ func describeTransport(err error) string {
 	}
 	return err.Error()
 }
+
+// silent keeps resty from printing request URLs to stderr; failures reach the
+// caller as errors and are logged there, in the bot's JSON log.
+type silent struct{}
+
+func (silent) Errorf(string, ...any) {}
+func (silent) Warnf(string, ...any)  {}
+func (silent) Debugf(string, ...any) {}

@@ -70,7 +70,7 @@ func (b *syncBuffer) String() string {
 
 // botProcess is a running snowbot.
 type botProcess struct {
-	t      *testing.T
+	t      testing.TB
 	cmd    *exec.Cmd
 	URL    string
 	Dir    string
@@ -83,7 +83,7 @@ type botProcess struct {
 // freePort finds a port that is free right now. It picks from 20000-31999,
 // below the kernel's range for ephemeral ports, so the loopback servers other
 // tests open meanwhile cannot take it before the bot binds it.
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 	for range 100 {
 		p := 20000 + mathrand.IntN(12000)
@@ -107,14 +107,14 @@ func randomKey() string {
 
 // baseEnv is a complete, valid production configuration against a fake Bot
 // Framework and a fresh fake ServiceNow instance.
-func baseEnv(t *testing.T, bf *fakebotframework.Server, port int) map[string]string {
+func baseEnv(t testing.TB, bf *fakebotframework.Server, port int) map[string]string {
 	sn := fakeservicenow.New()
 	t.Cleanup(sn.Close)
 	return envFor(t, bf, sn, port)
 }
 
 // envFor is a complete, valid production configuration against these fakes.
-func envFor(t *testing.T, bf *fakebotframework.Server, sn *fakeservicenow.Server, port int) map[string]string {
+func envFor(t testing.TB, bf *fakebotframework.Server, sn *fakeservicenow.Server, port int) map[string]string {
 	public := fmt.Sprintf("http://127.0.0.1:%d", port)
 	sn.Configure(func(s *fakeservicenow.Server) { s.RedirectURI = public + "/auth/callback" })
 	return map[string]string{
@@ -138,7 +138,7 @@ func envFor(t *testing.T, bf *fakebotframework.Server, sn *fakeservicenow.Server
 
 // startBot runs snowbot serve with exactly env (plus PATH and HOME) in a fresh
 // directory, and waits until it answers /healthz.
-func startBot(t *testing.T, env map[string]string) *botProcess {
+func startBot(t testing.TB, env map[string]string) *botProcess {
 	t.Helper()
 	p := launch(t, env, "serve")
 	deadline := time.Now().Add(20 * time.Second)
@@ -162,7 +162,7 @@ func startBot(t *testing.T, env map[string]string) *botProcess {
 }
 
 // launch starts snowbot with these arguments without waiting for it.
-func launch(t *testing.T, env map[string]string, args ...string) *botProcess {
+func launch(t testing.TB, env map[string]string, args ...string) *botProcess {
 	t.Helper()
 	dir := env["SNOWBOT_TEST_DIR"]
 	if dir == "" {
@@ -230,7 +230,7 @@ func (p *botProcess) Wait(timeout time.Duration) (int, bool) {
 }
 
 // post sends an activity with an optional bearer token and returns status and body.
-func (p *botProcess) post(t *testing.T, token string, activity any) (int, string) {
+func (p *botProcess) post(t testing.TB, token string, activity any) (int, string) {
 	t.Helper()
 	body, err := json.Marshal(activity)
 	if err != nil {
@@ -239,7 +239,7 @@ func (p *botProcess) post(t *testing.T, token string, activity any) (int, string
 	return p.postRaw(t, token, body)
 }
 
-func (p *botProcess) postRaw(t *testing.T, token string, body []byte) (int, string) {
+func (p *botProcess) postRaw(t testing.TB, token string, body []byte) (int, string) {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodPost, p.URL+"/api/messages", bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
@@ -302,7 +302,7 @@ func message(bf *fakebotframework.Server, u user, text string) map[string]any {
 }
 
 // waitFor polls until cond holds or fails the test after timeout.
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) {
@@ -326,16 +326,25 @@ func messagesTo(bf *fakebotframework.Server, conversation string) []fakebotframe
 }
 
 // waitMessages waits until the conversation has received at least n messages and returns them.
-func waitMessages(t *testing.T, bf *fakebotframework.Server, conversation string, n int) []fakebotframework.Activity {
+func waitMessages(t testing.TB, bf *fakebotframework.Server, conversation string, n int) []fakebotframework.Activity {
 	t.Helper()
-	waitFor(t, 15*time.Second, fmt.Sprintf("%d message(s) in %s", n, conversation), func() bool {
-		return len(messagesTo(bf, conversation)) >= n
-	})
+	count := func(all []fakebotframework.Activity) int {
+		c := 0
+		for _, a := range all {
+			if a.ConversationID == conversation && a.Method == http.MethodPost && a.Type() == "message" {
+				c++
+			}
+		}
+		return c
+	}
+	if !bf.WaitFor(15*time.Second, func(all []fakebotframework.Activity) bool { return count(all) >= n }) {
+		t.Fatalf("timed out waiting for %d message(s) in %s", n, conversation)
+	}
 	return messagesTo(bf, conversation)
 }
 
 // contextWithTimeout is a short helper for tests.
-func contextWithTimeout(t *testing.T, d time.Duration) context.Context {
+func contextWithTimeout(t testing.TB, d time.Duration) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	t.Cleanup(cancel)
 	return ctx

@@ -17,7 +17,7 @@ import (
 
 // world is a running bot with its fakes, and what each conversation has seen.
 type world struct {
-	t   *testing.T
+	t   testing.TB
 	bf  *fakebotframework.Server
 	sn  *fakeservicenow.Server
 	env map[string]string
@@ -28,7 +28,7 @@ type world struct {
 }
 
 // newWorld starts the fakes and a bot configured against them; edit may change the settings first.
-func newWorld(t *testing.T, edit func(env map[string]string)) *world {
+func newWorld(t testing.TB, edit func(env map[string]string)) *world {
 	t.Helper()
 	bf := fakebotframework.New()
 	t.Cleanup(bf.Close)
@@ -115,7 +115,7 @@ func signInURL(a fakebotframework.Activity) string {
 }
 
 // browse opens a URL as a browser would, following redirects, and returns the final page.
-func browse(t *testing.T, url string) (int, string) {
+func browse(t testing.TB, url string) (int, string) {
 	t.Helper()
 	resp, err := http.Get(url)
 	if err != nil {
@@ -129,7 +129,7 @@ func browse(t *testing.T, url string) (int, string) {
 var codePattern = regexp.MustCompile(`data-code="(\d{6})"`)
 
 // pageCode returns the verification code shown on the callback page.
-func pageCode(t *testing.T, page string) string {
+func pageCode(t testing.TB, page string) string {
 	t.Helper()
 	m := codePattern.FindStringSubmatch(page)
 	if m == nil {
@@ -175,7 +175,7 @@ func groupMessage(bf *fakebotframework.Server, u user, text string) map[string]a
 	return a
 }
 
-func mustContain(t *testing.T, what, haystack string, needles ...string) {
+func mustContain(t testing.TB, what, haystack string, needles ...string) {
 	t.Helper()
 	for _, n := range needles {
 		if !strings.Contains(haystack, n) {
@@ -184,7 +184,7 @@ func mustContain(t *testing.T, what, haystack string, needles ...string) {
 	}
 }
 
-func mustNotContain(t *testing.T, what, haystack string, needles ...string) {
+func mustNotContain(t testing.TB, what, haystack string, needles ...string) {
 	t.Helper()
 	for _, n := range needles {
 		if n != "" && strings.Contains(haystack, n) {

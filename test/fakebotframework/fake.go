@@ -61,6 +61,7 @@ type Server struct {
 	delivered       []Activity
 	failures        []Failure
 	nextID          int
+	changed         chan struct{} // closed and replaced at every delivery
 }
 
 // TokenRequest is one request to the Entra token endpoint.
@@ -111,6 +112,7 @@ func New() *Server {
 		IdentityHeader:  randomHex(16),
 		RequireBotToken: true,
 		issued:          map[string]time.Time{},
+		changed:         make(chan struct{}),
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/.well-known/openidconfiguration", s.metadata)
@@ -354,7 +356,28 @@ func (s *Server) record(a Activity, delivered bool) string {
 	}
 	s.nextID++
 	s.delivered = append(s.delivered, a)
+	close(s.changed)
+	s.changed = make(chan struct{})
 	return fmt.Sprintf("1%012d", s.nextID)
+}
+
+// WaitFor waits until cond holds for the delivered activities, or timeout.
+func (s *Server) WaitFor(timeout time.Duration, cond func(delivered []Activity) bool) bool {
+	deadline := time.After(timeout)
+	for {
+		s.mu.Lock()
+		ok := cond(s.delivered)
+		changed := s.changed
+		s.mu.Unlock()
+		if ok {
+			return true
+		}
+		select {
+		case <-changed:
+		case <-deadline:
+			return false
+		}
+	}
 }
 
 // Delivered lists the activities the connector accepted, in order.

@@ -170,3 +170,18 @@ func (s *Server) Incident(number string) (Incident, bool) {
 	}
 	return Incident{}, false
 }
+
+// AddIncident creates an active incident for the user with this user_name and returns its number.
+func (s *Server) AddIncident(callerUserName, shortDescription string) string {
+	u := s.findUser(callerUserName)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := time.Now().UTC().Truncate(time.Second)
+	inc := &Incident{
+		SysID: randomHex(16), Number: fmt.Sprintf("INC%07d", s.nextInc), ShortDescription: shortDescription,
+		State: 1, Urgency: 3, Impact: 3, Priority: priority(3, 3), Caller: u.SysID, Opened: now, Updated: now,
+	}
+	s.nextInc++
+	s.incidents = append(s.incidents, inc)
+	return inc.Number
+}
