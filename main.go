@@ -40,6 +40,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch cmd {
 	case "serve":
 		return serveCommand(ctx, args, stdout, stderr)
+	case "manifest":
+		return manifestCommand(args, stdout, stderr)
+	case "doctor":
+		return doctorCommand(ctx, args, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -41,20 +41,10 @@ func newAuth(cfg *Config, st store.Store, log *slog.Logger) (*auth.Service, erro
 	if err != nil {
 		return nil, err
 	}
-	return auth.New(auth.Config{
-		InstanceURL:  cfg.InstanceURL,
-		ClientID:     cfg.ClientID,
-		ClientSecret: cfg.ClientSecret,
-		ClientAuth:   cfg.ClientAuth,
-		Scope:        cfg.OAuthScope,
-		PKCE:         cfg.PKCE,
-		RedirectURL:  cfg.RedirectURL(),
-		Key:          cfg.EncryptionKey,
-		Sealer:       sealer,
-		Store:        st,
-		HTTPClient:   &http.Client{Timeout: 15 * time.Second},
-		Log:          log,
-	})
+	ac := authConfig(cfg)
+	ac.Sealer, ac.Store, ac.Log = sealer, st, log
+	ac.HTTPClient = &http.Client{Timeout: 15 * time.Second}
+	return auth.New(ac)
 }
 
 // newBot wires the Teams-facing side from the configuration.
@@ -137,6 +127,8 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger) error {
 	mux.Handle("/api/messages", b)
 	mux.Handle("GET "+auth.CallbackPath, signin.CallbackHandler())
 	mux.Handle("GET "+auth.ScriptPath, auth.ScriptHandler())
+	mux.Handle("GET /privacy", pageHandler(privacy))
+	mux.Handle("GET /terms", pageHandler(terms))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprintln(w, `{"status":"ok"}`)

@@ -325,3 +325,26 @@ func describeTokenError(err error) string {
 	}
 	return scrubURLError(err).Error()
 }
+
+// ErrKeyMismatch means the stored tokens were sealed with another key.
+var ErrKeyMismatch = errors.New("the stored tokens were sealed with another key")
+
+// CheckKey opens one stored token record with the configured keys. It reports
+// whether there was a record to check.
+func (s *Service) CheckKey(ctx context.Context) (bool, error) {
+	sampler, ok := s.cfg.Store.(store.Sampler)
+	if !ok {
+		return false, nil
+	}
+	user, sealed, err := sampler.SampleTokens(ctx)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if _, err := s.cfg.Sealer.Open(kindTokens, user, sealed); err != nil {
+		return true, fmt.Errorf("%w: %w", ErrKeyMismatch, err)
+	}
+	return true, nil
+}

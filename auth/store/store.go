@@ -55,3 +55,10 @@ type Locker interface {
 	// TryLock takes the named lock for at most ttl. ok is false when another holder has it.
 	TryLock(ctx context.Context, name string, ttl time.Duration) (release func(), ok bool, err error)
 }
+
+// Sampler is implemented by stores that can hand out one stored token
+// record, so the encryption key can be checked against real data.
+type Sampler interface {
+	// SampleTokens returns some user's sealed tokens, or ErrNotFound when there are none.
+	SampleTokens(ctx context.Context) (user string, sealed []byte, err error)
+}

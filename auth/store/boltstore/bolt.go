@@ -254,3 +254,18 @@ func (s *Store) Count(bucket string) int {
 	})
 	return n
 }
+
+// SampleTokens returns the first stored token record.
+func (s *Store) SampleTokens(ctx context.Context) (string, []byte, error) {
+	var user string
+	var sealed []byte
+	err := s.db.View(func(tx *bolt.Tx) error {
+		k, v := tx.Bucket(bucketTokens).Cursor().First()
+		if k == nil {
+			return store.ErrNotFound
+		}
+		user, sealed = string(k), bytes.Clone(v)
+		return nil
+	})
+	return user, sealed, err
+}

@@ -1,0 +1,43 @@
+package main
+
+import (
+	"html/template"
+	"net/http"
+)
+
+// The privacy statement and terms the Teams app package links to by default
+// (TEAMS_PRIVACY_URL, TEAMS_TERMS_URL). They describe what this software does;
+// an organisation with its own documents points the settings there instead.
+var infoPage = template.Must(template.New("info").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<title>snowbot: {{.Title}}</title>
+<style>body{font-family:"Segoe UI",system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem;line-height:1.5;color:#242424}</style>
+</head><body><h1>snowbot: {{.Title}}</h1>{{range .Paragraphs}}<p>{{.}}</p>{{end}}</body></html>
+`))
+
+type info struct {
+	Title      string
+	Paragraphs []string
+}
+
+var privacy = info{"privacy", []string{
+	"snowbot is run by your organisation on its own Azure subscription. It connects Microsoft Teams with your organisation's ServiceNow instance.",
+	"When you sign in to ServiceNow from Teams, snowbot keeps your ServiceNow access and refresh tokens, encrypted (AES-256-GCM), under your Teams identity (your tenant ID and Entra object ID). A sign-in that is under way is kept for at most 10 minutes.",
+	"snowbot reads and changes ServiceNow records only when you ask it to, as you, with your ServiceNow rights. It does not copy incidents or messages into its own storage.",
+	"Logs hold technical events (times, conversation IDs, errors), never tokens, secrets or sign-in codes.",
+	"Type signout in your chat with snowbot to revoke its access at ServiceNow and delete your tokens.",
+}}
+
+var terms = info{"terms of use", []string{
+	"snowbot is provided by your organisation for work with its ServiceNow instance. Your organisation's policies for ServiceNow and Microsoft Teams apply to everything you do through it.",
+	"Everything you do through snowbot is done in ServiceNow as you and recorded in ServiceNow's audit trail like any other change you make.",
+	"Questions go to your Teams or ServiceNow administrator.",
+}}
+
+func pageHandler(p info) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
+		_ = infoPage.Execute(w, p)
+	}
+}

@@ -1,0 +1,128 @@
+package test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"snowbot/test/fakeservicenow"
+)
+
+// doctor runs snowbot doctor with env and returns its exit code and output.
+func doctor(t *testing.T, env map[string]string) (int, string) {
+	t.Helper()
+	p := launch(t, env, "doctor")
+	code, ok := p.Wait(60 * time.Second)
+	if !ok {
+		t.Fatalf("doctor did not finish:\n%s", p.Logs())
+	}
+	return code, p.Logs()
+}
+
+// failedLine returns the ✗ line (with its fix) that mentions what.
+func failedLine(out, what string) string {
+	lines := strings.Split(out, "\n")
+	for i, l := range lines {
+		if strings.HasPrefix(l, "✗") && strings.Contains(l, what) && i+1 < len(lines) {
+			return l + "\n" + lines[i+1]
+		}
+	}
+	return ""
+}
+
+func TestDoctorPassesAGoodConfiguration(t *testing.T) {
+	bf := newBotFramework(t)
+	env := baseEnv(t, bf, freePort(t))
+	code, out := doctor(t, env)
+	if code != 0 {
+		t.Fatalf("doctor exited %d:\n%s", code, out)
+	}
+	mustContain(t, "doctor", out, "✓ settings", "✓ redirect URI: "+env["PUBLIC_BASE_URL"]+"/auth/callback", "✓ Bot Framework OpenID metadata",
+		"✓ bot token", "✓ ServiceNow accepts SERVICENOW_CLIENT_ID", "✓ store", "All ")
+	mustNotContain(t, "doctor", out, env["SERVICENOW_CLIENT_SECRET"], bf.AppPassword, env["TOKEN_ENCRYPTION_KEY"])
+}
+
+func TestDoctorNamesTheFixForEachMisconfiguration(t *testing.T) {
+	cases := []struct {
+		name  string
+		edit  func(t *testing.T, env map[string]string, sn *fakeservicenow.Server)
+		about string // the failed check
+		fix   string // the fix line must name this
+	}{
+		{"wrong bot secret", func(t *testing.T, env map[string]string, _ *fakeservicenow.Server) {
+			env["MICROSOFT_APP_PASSWORD"] = "the-secret-id-not-its-value"
+		}, "bot token", "MICROSOFT_APP_PASSWORD"},
+		{"wrong tenant", func(t *testing.T, env map[string]string, _ *fakeservicenow.Server) {
+			env["MICROSOFT_APP_TENANT_ID"] = "11111111-2222-3333-4444-555555555555"
+		}, "bot token", "MICROSOFT_APP_TENANT_ID"},
+		{"wrong ServiceNow secret", func(t *testing.T, env map[string]string, _ *fakeservicenow.Server) {
+			env["SERVICENOW_CLIENT_SECRET"] = "not-the-secret"
+		}, "refuses the client credentials both", "SERVICENOW_CLIENT_SECRET"},
+		{"wrong client auth style", func(t *testing.T, env map[string]string, sn *fakeservicenow.Server) {
+			sn.Configure(func(s *fakeservicenow.Server) { s.ClientAuth = "basic" })
+		}, "accepts them as basic", "SERVICENOW_CLIENT_AUTH=basic"},
+		{"unreachable instance", func(t *testing.T, env map[string]string, _ *fakeservicenow.Server) {
+			env["SERVICENOW_INSTANCE_URL"] = "http://127.0.0.1:1"
+		}, "cannot be reached", "SERVICENOW_INSTANCE_URL"},
+		{"http public URL", func(t *testing.T, env map[string]string, _ *fakeservicenow.Server) {
+			env["PUBLIC_BASE_URL"] = "http://snowbot.example.com"
+		}, "PUBLIC_BASE_URL", "PUBLIC_BASE_URL"},
+		{"malformed key", func(t *testing.T, env map[string]string, _ *fakeservicenow.Server) {
+			env["TOKEN_ENCRYPTION_KEY"] = "c2hvcnQ="
+		}, "TOKEN_ENCRYPTION_KEY", "TOKEN_ENCRYPTION_KEY"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			bf := newBotFramework(t)
+			sn := fakeservicenow.New()
+			t.Cleanup(sn.Close)
+			env := envFor(t, bf, sn, freePort(t))
+			c.edit(t, env, sn)
+			code, out := doctor(t, env)
+			if code == 0 {
+				t.Fatalf("doctor passed:\n%s", out)
+			}
+			line := failedLine(out, c.about)
+			if line == "" || !strings.Contains(line, "fix:") || !strings.Contains(line, c.fix) {
+				t.Fatalf("no ✗ line about %q with a fix naming %s:\n%s", c.about, c.fix, out)
+			}
+			if strings.Contains(out, "panic") {
+				t.Fatal(out)
+			}
+		})
+	}
+}
+
+func TestDoctorFindsAKeyThatDoesNotOpenTheStore(t *testing.T) {
+	w := newWorld(t, nil)
+	w.signIn(ada, "ada.lovelace", "incidents")
+	if _, err := w.bot.Stop(10 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{}
+	for k, v := range w.env {
+		env[k] = v
+	}
+	code, out := doctor(t, env)
+	if code != 0 || !strings.Contains(out, "✓ TOKEN_ENCRYPTION_KEY opens the stored sign-ins") {
+		t.Fatalf("the right key: %d\n%s", code, out)
+	}
+	old := env["TOKEN_ENCRYPTION_KEY"]
+	env["TOKEN_ENCRYPTION_KEY"] = randomKey()
+	code, out = doctor(t, env)
+	if line := failedLine(out, "TOKEN_ENCRYPTION_KEY does not open"); code == 0 || !strings.Contains(line, "TOKEN_ENCRYPTION_KEY_PREVIOUS") {
+		t.Fatalf("a new key without the old one passed:\n%s", out)
+	}
+	// Rotating properly: the old key as previous.
+	env["TOKEN_ENCRYPTION_KEY_PREVIOUS"] = old
+	if code, out = doctor(t, env); code != 0 {
+		t.Fatalf("rotation with TOKEN_ENCRYPTION_KEY_PREVIOUS: %d\n%s", code, out)
+	}
+	// And the bot still knows Ada after the rotation.
+	w.env = env
+	w.bot = startBot(t, env)
+	w.say(ada, "incidents")
+	if reply := w.next(ada); signInURL(reply) != "" {
+		t.Fatal("key rotation signed Ada out")
+	}
+}
