@@ -55,6 +55,7 @@ type Config struct {
 	StoreURL       string
 	LogLevel       string
 	usingSampleKey bool
+	listenHost     string // empty: every interface; the demo listens on loopback only
 }
 
 // DevelopmentMode reports whether the bot runs without a Bot Framework identity.

@@ -44,6 +44,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return manifestCommand(args, stdout, stderr)
 	case "doctor":
 		return doctorCommand(ctx, args, stdout, stderr)
+	case "demo":
+		return demoCommand(ctx, args, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

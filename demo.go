@@ -1,0 +1,88 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"snowbot/test/fakeservicenow"
+)
+
+// The Agents Playground version the demo's instructions name.
+const playgroundPackage = "@microsoft/m365agentsplayground@0.2.28"
+
+// demoCommand runs the bot in development mode together with a demo ServiceNow
+// instance, both on loopback, with a throw-away key and store.
+func demoCommand(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 {
+		fmt.Fprintf(stderr, "snowbot demo: unexpected arguments %q\n", args)
+		return 2
+	}
+	port := 3978
+	if v := os.Getenv("PORT"); v != "" {
+		p, err := strconv.Atoi(v)
+		if err != nil || p < 1 || p > 65535 {
+			fmt.Fprintf(stderr, "PORT: must be a port number between 1 and 65535, got %q\n", v)
+			return 1
+		}
+		port = p
+	}
+	dir, err := os.MkdirTemp("", "snowbot-demo-")
+	if err != nil {
+		fmt.Fprintln(stderr, "snowbot demo:", err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+
+	sn := fakeservicenow.New()
+	defer sn.Close()
+	public := fmt.Sprintf("http://localhost:%d", port)
+	sn.Configure(func(s *fakeservicenow.Server) {
+		s.ConsentPage = true
+		s.BrowserUser = fakeservicenow.DemoUser
+		s.RedirectURI = public + "/auth/callback"
+	})
+
+	key := make([]byte, 32)
+	_, _ = rand.Read(key)
+	env := map[string]string{
+		"PORT":                     strconv.Itoa(port),
+		"PUBLIC_BASE_URL":          public,
+		"SERVICENOW_INSTANCE_URL":  sn.URL,
+		"SERVICENOW_CLIENT_ID":     sn.ClientID,
+		"SERVICENOW_CLIENT_SECRET": sn.ClientSecret,
+		"TOKEN_ENCRYPTION_KEY":     base64.StdEncoding.EncodeToString(key),
+		"STORE_URL":                "bolt://" + filepath.Join(dir, "snowbot.db"),
+		"LOG_LEVEL":                os.Getenv("LOG_LEVEL"),
+	}
+	cfg, err := LoadConfig(func(name string) (string, bool) { v, ok := env[name]; return v, ok })
+	if err != nil {
+		fmt.Fprintln(stderr, "snowbot demo:", err)
+		return 1
+	}
+	cfg.listenHost = "127.0.0.1"
+	demoUser := sn.User(fakeservicenow.DemoUser)
+	fmt.Fprintf(stderr, `
+snowbot demo
+  bot:                 %s/api/messages (development mode, loopback only)
+  demo ServiceNow:     %s (the sign-in page signs you in as %s, %s)
+
+Chat with it in Microsoft 365 Agents Playground, in another terminal:
+  npx %s -e %s/api/messages -c msteams
+
+Then type: help, incidents (sign in, then send the code), incident INC0010001, create Printer jams
+Ctrl-C stops everything.
+
+`, public, sn.URL, demoUser.Name, demoUser.UserName, playgroundPackage, public)
+	log := newLogger(stdout, cfg)
+	if err := serve(ctx, cfg, log); err != nil {
+		fmt.Fprintln(stderr, "snowbot demo:", err)
+		return 1
+	}
+	return 0
+}
