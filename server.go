@@ -94,6 +94,23 @@ func botTokenFetcher(cfg *Config, client *http.Client) (connector.FetchFunc, err
 	return connector.ClientCredentials(cfg.BotTokenURL(), cfg.AppID, cfg.AppPassword, client), nil
 }
 
+// healthHandler answers 200 while the server can serve, and says whether the
+// store answers: with the store down the bot still answers people (it tells
+// them to try again in a moment), so the instance is not unhealthy.
+func healthHandler(st store.Store) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		state := "ok"
+		if err := st.Ping(ctx); err != nil {
+			state = "unavailable"
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		fmt.Fprintf(w, `{"status":"ok","store":%q}`+"\n", state)
+	})
+}
+
 // serve runs the web server until ctx ends, then shuts down gracefully.
 func serve(ctx context.Context, cfg *Config, log *slog.Logger) error {
 	st, err := openStore(cfg)
@@ -129,10 +146,7 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger) error {
 	mux.Handle("GET "+auth.ScriptPath, auth.ScriptHandler())
 	mux.Handle("GET /privacy", pageHandler(privacy))
 	mux.Handle("GET /terms", pageHandler(terms))
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		fmt.Fprintln(w, `{"status":"ok"}`)
-	})
+	mux.Handle("GET /healthz", healthHandler(st))
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		fmt.Fprintln(w, "snowbot is running. Chat with it in Microsoft Teams.")

@@ -59,7 +59,7 @@ func (a *App) completeSignIn(ctx context.Context, t *Turn, code string) error {
 		return err
 	}
 	a.forgetCaller(user)
-	if err := a.reply(ctx, t, Text("✅ You're signed in to ServiceNow.")); err != nil {
+	if err := a.reply(ctx, t, Text("You're signed in to ServiceNow.")); err != nil {
 		return err
 	}
 	var r resume

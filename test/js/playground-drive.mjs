@@ -1,0 +1,98 @@
+// Drives Microsoft 365 Agents Playground in headless Chromium through a whole
+// snowbot conversation against `snowbot demo`: sign-in card, the real OAuth
+// round trip in the browser, the verification code, the incidents card, the
+// create form. Saves a screenshot of every step.
+//
+// usage: node playground-drive.mjs PLAYGROUND_URL SCREENSHOT_DIR
+// exit 0 when every step was seen; 1 with the failed step otherwise.
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+
+const [playgroundURL, shots] = process.argv.slice(2);
+mkdirSync(shots, { recursive: true });
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  headless: true,
+  // Keep Chromium off the network: this machine has none, and the Playground works without it.
+  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--disable-default-apps", "--no-default-browser-check"],
+});
+const context = await browser.newContext({ viewport: { width: 1280, height: 960 } });
+const page = await context.newPage();
+page.setDefaultTimeout(20000);
+let step = 0;
+
+async function shot(name, p = page) {
+  step++;
+  const file = join(shots, `${String(step).padStart(2, "0")}-${name}.png`);
+  await p.screenshot({ path: file });
+  console.log(`screenshot ${file}`);
+}
+
+async function say(text) {
+  await page.locator('[contenteditable="true"][role="textbox"]').click();
+  await page.keyboard.type(text);
+  await page.keyboard.press("Enter");
+}
+
+// The last rendered Adaptive Card that contains text.
+function card(text) {
+  return page.locator(".ac-adaptiveCard", { hasText: text }).last();
+}
+
+try {
+  await page.goto(playgroundURL, { waitUntil: "networkidle" });
+  await card("I work with ServiceNow for you").waitFor();
+  await shot("welcome");
+
+  await say("incidents");
+  const signin = card("Sign in to ServiceNow");
+  await signin.waitFor();
+  await shot("sign-in-card");
+
+  const [popup] = await Promise.all([
+    context.waitForEvent("page"),
+    signin.locator('[aria-label="Open in browser"]').click(),
+  ]);
+  await popup.waitForLoadState();
+  await popup.locator("#allow").waitFor();
+  await shot("servicenow-consent", popup);
+  await popup.locator("#allow").click();
+  await popup.locator("#code").waitFor();
+  const code = await popup.locator("#code").getAttribute("data-code");
+  if (!/^\d{6}$/.test(code)) throw new Error(`no verification code on the callback page: ${code}`);
+  await shot("verification-code", popup);
+  await popup.close();
+
+  await say(code);
+  await page.getByText("signed in to ServiceNow").last().waitFor();
+  const list = card("Your open incidents");
+  await list.waitFor();
+  for (const n of ["INC0010001", "INC0010002", "INC0010003", "INC0010004"]) {
+    await list.getByText(n).waitFor();
+  }
+  await shot("incidents-card");
+
+  await say("create");
+  const form = card("Report an incident");
+  await form.waitFor();
+  await form.locator("input").first().fill("Projector in room 4 flickers");
+  await form.locator("textarea").first().fill("Since this morning, every few seconds.");
+  await shot("create-form");
+  await form.getByRole("button", { name: "Create incident" }).click();
+  const created = card("Created INC");
+  await created.waitFor();
+  const number = (await created.innerText()).match(/Created (INC\d+)/)?.[1];
+  if (!number) throw new Error("the created card shows no incident number");
+  await created.getByText("Projector in room 4 flickers").waitFor();
+  await shot("created-card");
+  console.log(`created ${number}`);
+} catch (err) {
+  await shot("failure").catch(() => {});
+  console.error(`step ${step + 1} failed: ${err.message}`);
+  await browser.close();
+  process.exit(1);
+}
+await browser.close();
