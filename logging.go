@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strings"
 	"time"
@@ -21,6 +22,11 @@ func newLogger(w io.Writer, cfg *Config) *slog.Logger {
 	for _, s := range []string{cfg.AppPassword, cfg.ClientSecret} {
 		if len(s) >= 4 {
 			secrets = append(secrets, s)
+		}
+	}
+	if u, err := url.Parse(cfg.StoreURL); err == nil && u.User != nil {
+		if pw, ok := u.User.Password(); ok && len(pw) >= 4 {
+			secrets = append(secrets, pw, url.QueryEscape(pw))
 		}
 	}
 	for _, k := range append([][]byte{cfg.EncryptionKey}, cfg.PreviousKeys...) {

@@ -15,6 +15,7 @@ import (
 	"snowbot/auth/seal"
 	"snowbot/auth/store"
 	"snowbot/auth/store/boltstore"
+	"snowbot/auth/store/redisstore"
 	"snowbot/bot"
 	"snowbot/bot/channelauth"
 	"snowbot/bot/connector"
@@ -32,7 +33,7 @@ func openStore(cfg *Config) (store.Store, error) {
 	if path, ok := strings.CutPrefix(cfg.StoreURL, "bolt://"); ok {
 		return boltstore.Open(path)
 	}
-	return nil, fmt.Errorf("STORE_URL: %s stores are not supported by this build", strings.SplitN(cfg.StoreURL, ":", 2)[0])
+	return redisstore.Open(cfg.StoreURL, redisstore.Options{})
 }
 
 // newAuth wires ServiceNow sign-in from the configuration.
@@ -118,6 +119,11 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger) error {
 		return err
 	}
 	defer st.Close()
+	pctx, pcancel := context.WithTimeout(ctx, 3*time.Second)
+	if err := st.Ping(pctx); err != nil {
+		log.Warn("the store does not answer yet; people are asked to try again in a moment until it does", "store", redactStoreURL(cfg.StoreURL), "error", err)
+	}
+	pcancel()
 	signin, err := newAuth(cfg, st, log)
 	if err != nil {
 		return err

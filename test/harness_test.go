@@ -331,13 +331,13 @@ func waitMessages(t testing.TB, bf *fakebotframework.Server, conversation string
 	count := func(all []fakebotframework.Activity) int {
 		c := 0
 		for _, a := range all {
-			if a.ConversationID == conversation && a.Method == http.MethodPost && a.Type() == "message" {
+			if a.Method == http.MethodPost && a.Type() == "message" {
 				c++
 			}
 		}
 		return c
 	}
-	if !bf.WaitFor(15*time.Second, func(all []fakebotframework.Activity) bool { return count(all) >= n }) {
+	if !bf.WaitConversation(conversation, 15*time.Second, func(all []fakebotframework.Activity) bool { return count(all) >= n }) {
 		t.Fatalf("timed out waiting for %d message(s) in %s", n, conversation)
 	}
 	return messagesTo(bf, conversation)

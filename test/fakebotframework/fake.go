@@ -62,6 +62,7 @@ type Server struct {
 	failures        []Failure
 	nextID          int
 	changed         chan struct{} // closed and replaced at every delivery
+	byConversation  map[string][]Activity
 }
 
 // TokenRequest is one request to the Entra token endpoint.
@@ -113,6 +114,7 @@ func New() *Server {
 		RequireBotToken: true,
 		issued:          map[string]time.Time{},
 		changed:         make(chan struct{}),
+		byConversation:  map[string][]Activity{},
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/.well-known/openidconfiguration", s.metadata)
@@ -356,6 +358,7 @@ func (s *Server) record(a Activity, delivered bool) string {
 	}
 	s.nextID++
 	s.delivered = append(s.delivered, a)
+	s.byConversation[a.ConversationID] = append(s.byConversation[a.ConversationID], a)
 	close(s.changed)
 	s.changed = make(chan struct{})
 	return fmt.Sprintf("1%012d", s.nextID)
@@ -396,13 +399,29 @@ func (s *Server) Attempts() []Activity {
 
 // DeliveredTo lists the accepted activities of one conversation.
 func (s *Server) DeliveredTo(conversationID string) []Activity {
-	var out []Activity
-	for _, a := range s.Delivered() {
-		if a.ConversationID == conversationID {
-			out = append(out, a)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Activity(nil), s.byConversation[conversationID]...)
+}
+
+// WaitConversation waits until cond holds for the activities delivered to one
+// conversation, or timeout.
+func (s *Server) WaitConversation(conversationID string, timeout time.Duration, cond func(delivered []Activity) bool) bool {
+	deadline := time.After(timeout)
+	for {
+		s.mu.Lock()
+		ok := cond(s.byConversation[conversationID])
+		changed := s.changed
+		s.mu.Unlock()
+		if ok {
+			return true
+		}
+		select {
+		case <-changed:
+		case <-deadline:
+			return false
 		}
 	}
-	return out
 }
 
 func errorBody(code, msg string) map[string]any {

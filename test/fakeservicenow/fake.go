@@ -10,6 +10,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	mathrand "math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -39,6 +40,8 @@ type Server struct {
 	ConsentPage bool
 	// BrowserUser is the user_name of the person logged in to the instance in the browser.
 	BrowserUser string
+	// TableFaults makes a random share of Table API calls fail.
+	TableFaults Faults
 
 	users     []*User
 	groups    []*Group
@@ -75,6 +78,12 @@ type Failure struct {
 	Message    string        // error.message; a default per status otherwise
 	Detail     string
 	Body       string // a raw JSON body instead of the error body
+}
+
+// Faults are random failures of Table API calls.
+type Faults struct {
+	Rate5xx, Rate429 float64 // shares of calls answered 503, or 429 with RetryAfter
+	RetryAfter       string
 }
 
 type authCode struct {
@@ -138,6 +147,14 @@ func (s *Server) failing(next http.Handler) http.Handler {
 				f = &ff
 				s.failures = append(s.failures[:i], s.failures[i+1:]...)
 				break
+			}
+		}
+		if f == nil && strings.HasPrefix(r.URL.Path, "/api/now/table/") {
+			switch x := mathrand.Float64(); {
+			case x < s.TableFaults.Rate5xx:
+				f = &Failure{Status: http.StatusServiceUnavailable}
+			case x < s.TableFaults.Rate5xx+s.TableFaults.Rate429:
+				f = &Failure{Status: http.StatusTooManyRequests, RetryAfter: s.TableFaults.RetryAfter}
 			}
 		}
 		s.mu.Unlock()
