@@ -27,6 +27,15 @@ const (
 // Bot Framework channel.
 const sampleEncryptionKey = "c25vd2JvdC1zYW1wbGUta2V5LWRvLW5vdC11c2UtaXQ="
 
+// settingNames are every variable LoadConfig reads.
+var settingNames = []string{
+	"PORT", "PUBLIC_BASE_URL", "MICROSOFT_APP_ID", "MICROSOFT_APP_PASSWORD", "MICROSOFT_APP_TYPE",
+	"MICROSOFT_APP_TENANT_ID", "BOT_OPENID_METADATA_URL", "BOT_TOKEN_ISSUER", "BOT_LOGIN_URL",
+	"ALLOWED_TENANT_IDS", "SERVICENOW_INSTANCE_URL", "SERVICENOW_CLIENT_ID", "SERVICENOW_CLIENT_SECRET",
+	"SERVICENOW_CLIENT_AUTH", "SERVICENOW_OAUTH_SCOPE", "SERVICENOW_PKCE", "SERVICENOW_RESOLVE_CODE",
+	"TOKEN_ENCRYPTION_KEY", "TOKEN_ENCRYPTION_KEY_PREVIOUS", "STORE_URL", "LOG_LEVEL",
+}
+
 // Config is every setting of the bot, read once at start.
 type Config struct {
 	Port          int

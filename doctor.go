@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -187,6 +188,13 @@ func (d *doctor) serviceNow(ctx context.Context, cfg *Config) {
 func (d *doctor) storeAndKey(ctx context.Context, cfg *Config) {
 	ctx, cancel := context.WithTimeout(ctx, d.deadline)
 	defer cancel()
+	if path, ok := strings.CutPrefix(cfg.StoreURL, "bolt://"); ok {
+		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+			// Opening would create it here, which is not what a check should do.
+			d.note("the store file %s does not exist here: the bot creates it at its first start; the key check needs it", path)
+			return
+		}
+	}
 	st, err := openStore(cfg)
 	if err != nil {
 		if strings.Contains(err.Error(), "in use by another process") {

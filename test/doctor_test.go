@@ -38,7 +38,7 @@ func TestDoctorPassesAGoodConfiguration(t *testing.T) {
 		t.Fatalf("doctor exited %d:\n%s", code, out)
 	}
 	mustContain(t, "doctor", out, "✓ settings", "✓ redirect URI: "+env["PUBLIC_BASE_URL"]+"/auth/callback", "✓ Bot Framework OpenID metadata",
-		"✓ bot token", "✓ ServiceNow accepts SERVICENOW_CLIENT_ID", "✓ store", "All ")
+		"✓ bot token", "✓ ServiceNow accepts SERVICENOW_CLIENT_ID", "the store file", "All ")
 	mustNotContain(t, "doctor", out, env["SERVICENOW_CLIENT_SECRET"], bf.AppPassword, env["TOKEN_ENCRYPTION_KEY"])
 }
 

@@ -1,0 +1,322 @@
+// snowbot on Azure App Service for Linux containers: the plan, the web app
+// (HTTPS only, health check, Always On), a Key Vault holding the secrets
+// (read by the app through a user-assigned managed identity), the Azure Bot
+// with its Microsoft Teams channel, and Azure Cache for Redis when more than
+// one instance runs.
+//
+// Deploy:  az deployment group create -g <group> -f deploy/main.bicep -p deploy/main.bicepparam
+
+targetScope = 'resourceGroup'
+
+@description('Base name of every resource (letters, digits, hyphens).')
+@minLength(3)
+@maxLength(20)
+param name string
+
+param location string = resourceGroup().location
+
+@description('Container image, e.g. myregistry.azurecr.io/snowbot:1.0.0.')
+param image string
+
+@description('Name of the Azure Container Registry holding the image, in this resource group; empty for a public registry.')
+param acrName string = ''
+
+@description('App Service plan size.')
+param planSku string = 'B1'
+
+@description('Instances of the bot. More than one needs Redis, which is then created.')
+@minValue(1)
+@maxValue(10)
+param instanceCount int = 1
+
+@description('Use Azure Cache for Redis even with one instance (recommended in production: no overlap of two processes on one store file during restarts).')
+param useRedis bool = instanceCount > 1
+
+@description('Custom https address of the bot, if any; default https://<name>.azurewebsites.net.')
+param publicBaseUrl string = ''
+
+@description('SingleTenant (an Entra app registration with a client secret) or UserAssignedMSI (the managed identity created here is the bot).')
+@allowed([
+  'SingleTenant'
+  'UserAssignedMSI'
+])
+param microsoftAppType string = 'SingleTenant'
+
+@description('For SingleTenant: the Application (client) ID of the bot\'s Entra app registration.')
+param microsoftAppId string = ''
+
+@description('For SingleTenant: a client secret of that app registration (its Value).')
+@secure()
+param microsoftAppPassword string = ''
+
+param microsoftAppTenantId string = tenant().tenantId
+
+@description('Comma-separated Entra tenant IDs whose users may use the bot; empty: any.')
+param allowedTenantIds string = ''
+
+@description('Bot Service pricing tier: F0 (free) or S1.')
+@allowed([
+  'F0'
+  'S1'
+])
+param botSku string = 'F0'
+
+@description('e.g. https://contoso.service-now.com')
+param servicenowInstanceUrl string
+
+param servicenowClientId string
+
+@secure()
+param servicenowClientSecret string
+
+@allowed([
+  'body'
+  'basic'
+])
+param servicenowClientAuth string = 'body'
+
+param servicenowOauthScope string = ''
+param servicenowPkce bool = true
+param servicenowResolveCode string = 'Solution provided'
+
+@description('base64 of 32 random bytes: openssl rand -base64 32')
+@secure()
+param tokenEncryptionKey string
+
+@description('Comma-separated keys used before the current one, during a key rotation.')
+@secure()
+param tokenEncryptionKeyPrevious string = ''
+
+@allowed([
+  'debug'
+  'info'
+  'warn'
+  'error'
+])
+param logLevel string = 'info'
+
+var appName = name
+var host = '${appName}.azurewebsites.net'
+var baseUrl = empty(publicBaseUrl) ? 'https://${host}' : publicBaseUrl
+var useMsiBot = microsoftAppType == 'UserAssignedMSI'
+var keyVaultSecretsUser = subscriptionResourceId('Microsoft.Authorization/roleDefinitions', '4633458b-17de-408a-b874-0445c86b69e6')
+var acrPull = subscriptionResourceId('Microsoft.Authorization/roleDefinitions', '7f951dda-4ed3-4680-a7ca-43fe172d538d')
+
+// One identity reads the Key Vault and pulls the image; with UserAssignedMSI it is also the bot.
+resource identity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' = {
+  name: '${name}-id'
+  location: location
+}
+
+var botAppId = useMsiBot ? identity.properties.clientId : microsoftAppId
+var botTenantId = useMsiBot ? identity.properties.tenantId : microsoftAppTenantId
+
+resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
+  name: take('${name}-kv-${uniqueString(resourceGroup().id)}', 24)
+  location: location
+  properties: {
+    tenantId: tenant().tenantId
+    sku: {
+      family: 'A'
+      name: 'standard'
+    }
+    enableRbacAuthorization: true
+    enableSoftDelete: true
+    softDeleteRetentionInDays: 30
+  }
+}
+
+resource vaultReader 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(vault.id, identity.id, keyVaultSecretsUser)
+  scope: vault
+  properties: {
+    roleDefinitionId: keyVaultSecretsUser
+    principalId: identity.properties.principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+resource acr 'Microsoft.ContainerRegistry/registries@2023-07-01' existing = if (!empty(acrName)) {
+  name: acrName
+}
+
+resource imagePuller 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(acrName)) {
+  name: guid(resourceGroup().id, acrName, identity.id, acrPull)
+  scope: acr
+  properties: {
+    roleDefinitionId: acrPull
+    principalId: identity.properties.principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+resource redis 'Microsoft.Cache/redis@2023-08-01' = if (useRedis) {
+  name: '${name}-redis'
+  location: location
+  properties: {
+    sku: {
+      // Standard is replicated: a failover keeps everyone signed in.
+      name: 'Standard'
+      family: 'C'
+      capacity: 1
+    }
+    enableNonSslPort: false
+    minimumTlsVersion: '1.2'
+    publicNetworkAccess: 'Enabled'
+  }
+}
+
+// Secrets: the app receives Key Vault references, never the values.
+resource clientSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = {
+  parent: vault
+  name: 'servicenow-client-secret'
+  properties: {
+    value: servicenowClientSecret
+  }
+}
+
+resource encryptionKey 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = {
+  parent: vault
+  name: 'token-encryption-key'
+  properties: {
+    value: tokenEncryptionKey
+  }
+}
+
+resource previousKeys 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (!empty(tokenEncryptionKeyPrevious)) {
+  parent: vault
+  name: 'token-encryption-key-previous'
+  properties: {
+    value: tokenEncryptionKeyPrevious
+  }
+}
+
+resource appPassword 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (!useMsiBot) {
+  parent: vault
+  name: 'microsoft-app-password'
+  properties: {
+    value: microsoftAppPassword
+  }
+}
+
+resource storeUrl 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (useRedis) {
+  parent: vault
+  name: 'store-url'
+  properties: {
+    value: useRedis ? 'rediss://:${redis.listKeys().primaryKey}@${redis.properties.hostName}:${redis.properties.sslPort}/0' : ''
+  }
+}
+
+func ref(vaultName string, secret string) string => '@Microsoft.KeyVault(VaultName=${vaultName};SecretName=${secret})'
+
+var appSettings = concat([
+  { name: 'WEBSITES_PORT', value: '3978' }
+  { name: 'WEBSITES_ENABLE_APP_SERVICE_STORAGE', value: 'true' }
+  { name: 'PORT', value: '3978' }
+  { name: 'PUBLIC_BASE_URL', value: baseUrl }
+  { name: 'MICROSOFT_APP_ID', value: botAppId }
+  { name: 'MICROSOFT_APP_TYPE', value: microsoftAppType }
+  { name: 'MICROSOFT_APP_TENANT_ID', value: botTenantId }
+  { name: 'ALLOWED_TENANT_IDS', value: allowedTenantIds }
+  { name: 'SERVICENOW_INSTANCE_URL', value: servicenowInstanceUrl }
+  { name: 'SERVICENOW_CLIENT_ID', value: servicenowClientId }
+  { name: 'SERVICENOW_CLIENT_SECRET', value: ref(vault.name, clientSecret.name) }
+  { name: 'SERVICENOW_CLIENT_AUTH', value: servicenowClientAuth }
+  { name: 'SERVICENOW_OAUTH_SCOPE', value: servicenowOauthScope }
+  { name: 'SERVICENOW_PKCE', value: string(servicenowPkce) }
+  { name: 'SERVICENOW_RESOLVE_CODE', value: servicenowResolveCode }
+  { name: 'TOKEN_ENCRYPTION_KEY', value: ref(vault.name, encryptionKey.name) }
+  { name: 'STORE_URL', value: useRedis ? ref(vault.name, 'store-url') : 'bolt:///home/data/snowbot.db' }
+  { name: 'LOG_LEVEL', value: logLevel }
+], useMsiBot ? [] : [
+  { name: 'MICROSOFT_APP_PASSWORD', value: ref(vault.name, 'microsoft-app-password') }
+], empty(tokenEncryptionKeyPrevious) ? [] : [
+  { name: 'TOKEN_ENCRYPTION_KEY_PREVIOUS', value: ref(vault.name, 'token-encryption-key-previous') }
+])
+
+resource plan 'Microsoft.Web/serverfarms@2023-12-01' = {
+  name: '${name}-plan'
+  location: location
+  kind: 'linux'
+  sku: {
+    name: planSku
+    capacity: instanceCount
+  }
+  properties: {
+    reserved: true // Linux
+  }
+}
+
+resource site 'Microsoft.Web/sites@2023-12-01' = {
+  name: appName
+  location: location
+  kind: 'app,linux,container'
+  identity: {
+    type: 'UserAssigned'
+    userAssignedIdentities: {
+      '${identity.id}': {}
+    }
+  }
+  properties: {
+    serverFarmId: plan.id
+    httpsOnly: true
+    keyVaultReferenceIdentity: identity.id
+    siteConfig: {
+      linuxFxVersion: 'DOCKER|${image}'
+      acrUseManagedIdentityCreds: !empty(acrName)
+      acrUserManagedIdentityID: empty(acrName) ? null : identity.properties.clientId
+      alwaysOn: true
+      healthCheckPath: '/healthz'
+      http20Enabled: true
+      minTlsVersion: '1.2'
+      ftpsState: 'Disabled'
+      appSettings: appSettings
+    }
+  }
+  dependsOn: [
+    vaultReader
+    clientSecret
+    encryptionKey
+    appPassword
+    previousKeys
+    storeUrl
+  ]
+}
+
+resource bot 'Microsoft.BotService/botServices@2022-09-15' = {
+  name: '${name}-bot'
+  location: 'global'
+  kind: 'azurebot'
+  sku: {
+    name: botSku
+  }
+  properties: {
+    displayName: name
+    endpoint: '${baseUrl}/api/messages'
+    msaAppId: botAppId
+    msaAppType: microsoftAppType
+    msaAppTenantId: botTenantId
+    msaAppMSIResourceId: useMsiBot ? identity.id : null
+  }
+}
+
+resource teams 'Microsoft.BotService/botServices/channels@2022-09-15' = {
+  parent: bot
+  name: 'MsTeamsChannel'
+  location: 'global'
+  properties: {
+    channelName: 'MsTeamsChannel'
+    properties: {
+      isEnabled: true
+    }
+  }
+}
+
+output url string = baseUrl
+output messagingEndpoint string = '${baseUrl}/api/messages'
+@description('Register exactly this as the Redirect URL of the ServiceNow Application Registry entry.')
+output servicenowRedirectUrl string = '${baseUrl}/auth/callback'
+output microsoftAppId string = botAppId
+output microsoftAppTenantId string = botTenantId
+output keyVaultName string = vault.name
+output storeUrl string = useRedis ? 'rediss://… (in Key Vault secret store-url)' : 'bolt:///home/data/snowbot.db'
