@@ -129,6 +129,8 @@ func (a *App) OnSigninVerifyState(ctx context.Context, t *Turn) InvokeResponse {
 type resume struct {
 	Text  string         `json:"text,omitempty"`
 	Value map[string]any `json:"value,omitempty"`
+	// Ref is the conversation the command came from: its answer goes there.
+	Ref *schema.ConversationReference `json:"ref,omitempty"`
 }
 
 // reply sends a message and logs nothing more: delivery failures are logged by the connector.

@@ -25,6 +25,8 @@ func (a *App) promptSignIn(ctx context.Context, t *Turn, reason string, again re
 	if !t.Personal() {
 		return a.reply(ctx, t, Text(oneToOneOnly))
 	}
+	ref := t.Reference()
+	again.Ref = &ref
 	resumeJSON, _ := json.Marshal(again)
 	url, err := a.Auth.StartSignIn(ctx, t.User.Key(), resumeJSON)
 	if err != nil {
@@ -63,13 +65,19 @@ func (a *App) completeSignIn(ctx context.Context, t *Turn, code string) error {
 		return err
 	}
 	var r resume
-	if len(saved) > 0 && json.Unmarshal(saved, &r) == nil {
-		switch {
-		case len(r.Value) > 0:
-			return a.onSubmit(ctx, t, r.Value)
-		case r.Text != "":
-			return a.onCommand(ctx, t, r.Text)
-		}
+	if len(saved) == 0 || json.Unmarshal(saved, &r) != nil {
+		return nil
+	}
+	target := t
+	if r.Ref != nil && r.Ref.Conversation.ID != "" {
+		// Answer where the command was typed, which is where its user looks for it.
+		target = t.resumedAt(*r.Ref)
+	}
+	switch {
+	case len(r.Value) > 0:
+		return a.onSubmit(ctx, target, r.Value)
+	case r.Text != "":
+		return a.onCommand(ctx, target, r.Text)
 	}
 	return nil
 }

@@ -58,6 +58,16 @@ func newTurn(a schema.Activity, s *Sender) *Turn {
 	return &Turn{Activity: a, User: userOf(a), sender: s}
 }
 
+// resumedAt is a turn that answers in the conversation of ref, for the same
+// user: a command resumed after sign-in.
+func (t *Turn) resumedAt(ref schema.ConversationReference) *Turn {
+	ref.ActivityID = "" // a new message, not a reply to the old one
+	a := activity.ApplyConversationReference(schema.Activity{Type: schema.Message}, ref, true)
+	r := newTurn(a, t.sender)
+	r.User = t.User // the user who completed the sign-in, who is the one who asked
+	return r
+}
+
 // Reference is where replies to this turn go.
 func (t *Turn) Reference() schema.ConversationReference {
 	return activity.GetCoversationReference(t.Activity)
