@@ -364,25 +364,6 @@ func (s *Server) record(a Activity, delivered bool) string {
 	return fmt.Sprintf("1%012d", s.nextID)
 }
 
-// WaitFor waits until cond holds for the delivered activities, or timeout.
-func (s *Server) WaitFor(timeout time.Duration, cond func(delivered []Activity) bool) bool {
-	deadline := time.After(timeout)
-	for {
-		s.mu.Lock()
-		ok := cond(s.delivered)
-		changed := s.changed
-		s.mu.Unlock()
-		if ok {
-			return true
-		}
-		select {
-		case <-changed:
-		case <-deadline:
-			return false
-		}
-	}
-}
-
 // Delivered lists the activities the connector accepted, in order.
 func (s *Server) Delivered() []Activity {
 	s.mu.Lock()
