@@ -78,10 +78,12 @@ func (a *App) explain(ctx context.Context, t *Turn, err error, again resume) err
 		}
 		return a.reply(ctx, t, cardMessage(cards.Problem("ServiceNow is busy and asked me to slow down.", "Please try again "+wait+".")))
 	case errors.Is(err, auth.ErrMisconfigured):
-		return a.reply(ctx, t, cardMessage(cards.Problem(
-			"I can't work with ServiceNow right now because of a setup problem on my side.",
-			"Please tell your Teams administrator; `snowbot doctor` shows what to fix.")))
-	case errors.Is(err, servicenow.ErrUnavailable), errors.Is(err, auth.ErrServiceNowUnavailable), errors.Is(err, context.DeadlineExceeded):
+		// Renewing failed: a sign-in card, as for any failed refresh, saying why.
+		return a.promptSignIn(ctx, t, reasonRefreshRefused, again)
+	case errors.Is(err, auth.ErrServiceNowUnavailable):
+		// Renewing failed for now; the tokens are kept, so trying again may be enough.
+		return a.promptSignIn(ctx, t, reasonRefreshUnanswered, again)
+	case errors.Is(err, servicenow.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
 		a.Log.WarnContext(ctx, "ServiceNow not answering", "error", err)
 		return a.reply(ctx, t, cardMessage(cards.Problem(
 			"ServiceNow is not answering right now.",

@@ -15,6 +15,9 @@ import (
 const (
 	reasonFirstTime    = "To do that I need you to sign in to ServiceNow once. You act in ServiceNow as yourself, with your own rights."
 	reasonSessionEnded = "Your ServiceNow session has ended. Please sign in again to continue."
+	// Refreshing failed but the tokens are kept.
+	reasonRefreshUnanswered = "ServiceNow did not answer when I tried to renew your session. Try your command again in a moment; if it keeps failing, sign in again."
+	reasonRefreshRefused    = "ServiceNow refused to renew your session because it does not accept snowbot's own credentials. Signing in again may fail the same way: if it does, tell your Teams administrator (`snowbot doctor` shows what to fix)."
 )
 
 // oneToOneOnly is said instead of posting a sign-in link (or anyone's data) where others can see it.

@@ -468,3 +468,19 @@ func TestFakeServiceNowRefusesJSONTokenRequests(t *testing.T) {
 		t.Fatalf("missing parameters: %d %s", resp.StatusCode, buf)
 	}
 }
+
+func TestAFailedRefreshAnswersWithASignInCardThatSaysWhy(t *testing.T) {
+	w := newWorld(t, nil)
+	w.signIn(ada, "ada.lovelace", "incidents")
+	w.sn.ExpireAccessTokens()
+	w.sn.Fail(fakeservicenow.Failure{Path: "/oauth_token.do", Status: http.StatusServiceUnavailable})
+	w.say(ada, "incidents")
+	reply := w.next(ada)
+	if signInURL(reply) == "" {
+		t.Fatalf("no sign-in card after a failed refresh: %s", reply.JSON())
+	}
+	mustContain(t, "sign-in card", reply.JSON(), "did not answer when I tried to renew your session")
+	// The tokens were kept: once the token endpoint answers again, no sign-in is needed.
+	w.say(ada, "incidents")
+	mustContain(t, "list after the token endpoint recovered", w.next(ada).JSON(), "INC0010001")
+}
