@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"strings"
 
 	"snowbot/bot"
@@ -67,9 +68,9 @@ func manifestCommand(args []string, stdout, stderr io.Writer) int {
 }
 
 func hostOf(u string) string {
-	s := strings.TrimPrefix(strings.TrimPrefix(u, "https://"), "http://")
-	if i := strings.IndexAny(s, "/:"); i >= 0 {
-		s = s[:i]
+	pu, err := url.Parse(u)
+	if err != nil {
+		return u
 	}
-	return s
+	return pu.Hostname()
 }

@@ -65,7 +65,7 @@ func (a *App) onCommand(ctx context.Context, t *Turn, text string) error {
 	case "signout", "logout":
 		return a.signOut(ctx, t)
 	default:
-		return a.reply(ctx, t, Text(fmt.Sprintf("I don't know the command \"%s\". Type **help** to see what I can do.", truncate(name, 40))))
+		return a.reply(ctx, t, Text(fmt.Sprintf("I don't know the command \"%s\". Type **help** to see what I can do.", cards.Clip(name, 40))))
 	}
 }
 
@@ -179,14 +179,6 @@ func HelpMessage() Message {
 		Fallback: fallback.String(),
 	}
 	return cardMessage(card)
-}
-
-func truncate(s string, n int) string {
-	r := []rune(s)
-	if len(r) <= n {
-		return s
-	}
-	return string(r[:n]) + "…"
 }
 
 // cachedCaller is the signed-in user's sys_id, looked up once per sign-in.

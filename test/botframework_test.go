@@ -240,9 +240,9 @@ func TestWelcomeWhenTheBotIsAdded(t *testing.T) {
 	if status, _ := p.post(t, tok, reaction); status != http.StatusOK {
 		t.Fatalf("messageReaction: status %d", status)
 	}
-	msgs := waitMessages(t, bf, ada.Conversation, 1)
+	waitMessages(t, bf, ada.Conversation, 1)
 	time.Sleep(300 * time.Millisecond)
-	msgs = messagesTo(bf, ada.Conversation)
+	msgs := messagesTo(bf, ada.Conversation)
 	if len(msgs) != 1 || !strings.Contains(msgs[0].Text(), "snowbot") {
 		t.Fatalf("want exactly one welcome, got %d messages: %+v", len(msgs), msgs)
 	}

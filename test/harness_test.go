@@ -2,7 +2,6 @@ package test
 
 import (
 	"bytes"
-	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
@@ -15,7 +14,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -342,12 +340,3 @@ func waitMessages(t testing.TB, bf *fakebotframework.Server, conversation string
 	}
 	return messagesTo(bf, conversation)
 }
-
-// contextWithTimeout is a short helper for tests.
-func contextWithTimeout(t testing.TB, d time.Duration) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	t.Cleanup(cancel)
-	return ctx
-}
-
-func contains(haystack, needle string) bool { return strings.Contains(haystack, needle) }

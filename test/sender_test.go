@@ -18,11 +18,10 @@ func TestSenderSendsUpdatesDeletesAndTypes(t *testing.T) {
 		Tokens: connector.NewCachedToken(connector.ClientCredentials(bf.LoginURL()+"/"+bf.AppTenant+"/oauth2/v2.0/token", bf.AppID, bf.AppPassword, http.DefaultClient)),
 		Log:    slog.New(slog.DiscardHandler),
 	}
-	b, err := bot.New(bot.Options{AppID: bf.AppID, Validator: nil, Connector: conn, Handler: noopHandler{}, Log: slog.New(slog.DiscardHandler)})
-	if err == nil {
+	if _, err := bot.New(bot.Options{AppID: bf.AppID, Validator: nil, Connector: conn, Handler: noopHandler{}, Log: slog.New(slog.DiscardHandler)}); err == nil {
 		t.Fatal("a bot with an app ID but no validator was accepted")
 	}
-	b, err = bot.New(bot.Options{Connector: conn, Handler: noopHandler{}, Log: slog.New(slog.DiscardHandler)})
+	b, err := bot.New(bot.Options{Connector: conn, Handler: noopHandler{}, Log: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -135,26 +135,14 @@ func (c *Client) do(ctx context.Context, method, target string, a *schema.Activi
 			return nil
 		}
 		lastErr = err
-		var delay time.Duration
-		switch {
-		case status == http.StatusUnauthorized && c.Tokens != nil && !refreshed:
+		if status == http.StatusUnauthorized && c.Tokens != nil && !refreshed {
 			// The channel refused our token (rotated secret, revoked token): fetch a new one once.
 			c.Tokens.Invalidate()
 			refreshed = true
 			continue
-		case status == http.StatusTooManyRequests || status >= 500:
-			delay = backoff(tries)
-			if retryAfter > 0 {
-				delay = retryAfter
-			}
-		case status == 0 && isDialError(err):
-			// The request never left: safe to try again even for a POST.
-			delay = backoff(tries)
-		default:
-			tries = MaxTries // not worth retrying
-			continue
 		}
-		if tries >= MaxTries {
+		delay, retry := retryDelay(status, retryAfter, err, tries)
+		if !retry || tries >= MaxTries {
 			break
 		}
 		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < delay {
@@ -167,6 +155,22 @@ func (c *Client) do(ctx context.Context, method, target string, a *schema.Activi
 	}
 	c.logger().ErrorContext(ctx, "activity not delivered to the channel", "conversation", conv, "method", method, "tries", tries, "error", lastErr)
 	return fmt.Errorf("%w: %w", ErrNotDelivered, lastErr)
+}
+
+// retryDelay says whether a failed try is worth another, and after how long:
+// throttling and server errors are (honouring Retry-After), and so is a
+// request that never left; anything else is not.
+func retryDelay(status int, retryAfter time.Duration, err error, tries int) (time.Duration, bool) {
+	switch {
+	case status == http.StatusTooManyRequests || status >= 500:
+		if retryAfter > 0 {
+			return retryAfter, true
+		}
+		return backoff(tries), true
+	case status == 0 && isDialError(err):
+		return backoff(tries), true // safe even for a POST
+	}
+	return 0, false
 }
 
 // once performs a single request; status is 0 when no HTTP answer came.
