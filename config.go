@@ -64,7 +64,6 @@ type Config struct {
 	StoreURL       string
 	LogLevel       string
 	usingSampleKey bool
-	listenHost     string // empty: every interface; the demo listens on loopback only
 }
 
 // DevelopmentMode reports whether the bot runs without a Bot Framework identity.
@@ -82,8 +81,13 @@ func (c *Config) BotTokenURL() string {
 	return c.LoginURL + "/" + url.PathEscape(tenant) + "/oauth2/v2.0/token"
 }
 
-// ConfigError lists every problem found in the configuration, one line each.
-type ConfigError struct{ Problems []string }
+// ConfigError lists every problem found in the configuration, one line each,
+// and for some of them the exact fix (Fixes[i] belongs to Problems[i]; empty
+// when the line says it already).
+type ConfigError struct {
+	Problems []string
+	Fixes    []string
+}
 
 func (e *ConfigError) Error() string { return strings.Join(e.Problems, "\n") }
 
@@ -132,6 +136,10 @@ func LoadConfig(get lookupFunc) (*Config, error) {
 	c.AppID = v.str("MICROSOFT_APP_ID", "")
 	if c.AppID != "" && !guidPattern.MatchString(c.AppID) {
 		v.fail("MICROSOFT_APP_ID", "must be the bot's Entra application (client) ID, a GUID like 00000000-0000-0000-0000-000000000000; leave it empty only for local development")
+	}
+	if c.AppID == "" && c.PublicBaseURL != "" && !isLoopbackHost(hostOf(c.PublicBaseURL)) {
+		v.fail("MICROSOFT_APP_ID", "is empty, which is development mode for this machine only, but PUBLIC_BASE_URL "+c.PublicBaseURL+
+			" is not on this machine: set MICROSOFT_APP_ID (and MICROSOFT_APP_PASSWORD, MICROSOFT_APP_TENANT_ID) to serve Teams, or PUBLIC_BASE_URL=http://localhost:"+strconv.Itoa(c.Port)+" to develop")
 	}
 	c.AppType = v.oneOf("MICROSOFT_APP_TYPE", appTypeSingleTenant, appTypeSingleTenant, appTypeMultiTenant, appTypeUserAssignedMSI)
 	c.AppPassword = v.str("MICROSOFT_APP_PASSWORD", "")
@@ -182,7 +190,8 @@ func LoadConfig(get lookupFunc) (*Config, error) {
 	if raw, ok := get("TOKEN_ENCRYPTION_KEY"); ok && strings.TrimSpace(raw) == sampleEncryptionKey {
 		c.usingSampleKey = true
 		if c.AppID != "" {
-			v.fail("TOKEN_ENCRYPTION_KEY", "is the public sample key from .env.example; generate your own with: openssl rand -base64 32")
+			v.failFix("TOKEN_ENCRYPTION_KEY", "is the public sample key from .env.example; generate your own with: openssl rand -base64 32",
+				"set TOKEN_ENCRYPTION_KEY to the output of: openssl rand -base64 32 (the sample key is published, so anyone could read the stored tokens)")
 		}
 	}
 	for _, k := range strings.Split(v.str("TOKEN_ENCRYPTION_KEY_PREVIOUS", ""), ",") {
@@ -200,7 +209,7 @@ func LoadConfig(get lookupFunc) (*Config, error) {
 	c.LogLevel = strings.ToLower(v.oneOf("LOG_LEVEL", "info", "debug", "info", "warn", "error"))
 
 	if len(v.problems) > 0 {
-		return nil, &ConfigError{Problems: v.problems}
+		return nil, &ConfigError{Problems: v.problems, Fixes: v.fixes}
 	}
 	return c, nil
 }
@@ -209,10 +218,14 @@ func LoadConfig(get lookupFunc) (*Config, error) {
 type validator struct {
 	get      lookupFunc
 	problems []string
+	fixes    []string
 }
 
-func (v *validator) fail(name, msg string) {
+func (v *validator) fail(name, msg string) { v.failFix(name, msg, "") }
+
+func (v *validator) failFix(name, msg, fix string) {
 	v.problems = append(v.problems, name+": "+msg)
+	v.fixes = append(v.fixes, fix)
 }
 
 // str returns the trimmed value, or def when unset or blank.

@@ -100,8 +100,25 @@ func TestSampleKeyIsRefusedOutsideDevelopment(t *testing.T) {
 		t.Fatalf("sample key accepted in production: %v", err)
 	}
 	env["MICROSOFT_APP_ID"] = ""
+	env["PUBLIC_BASE_URL"] = "http://localhost:3978" // development mode serves this machine only
 	if _, err := LoadConfig(lookup(env)); err != nil {
 		t.Fatalf("sample key refused in development mode: %v", err)
+	}
+}
+
+func TestDevelopmentModeNeedsALocalAddress(t *testing.T) {
+	env := validEnv()
+	env["MICROSOFT_APP_ID"] = ""
+	_, err := LoadConfig(lookup(env))
+	ce, ok := err.(*ConfigError)
+	if !ok || len(ce.Problems) != 1 || !strings.Contains(ce.Problems[0], "MICROSOFT_APP_ID") || !strings.Contains(ce.Problems[0], "PUBLIC_BASE_URL") {
+		t.Fatalf("development mode with a public address: %v", err)
+	}
+	for _, local := range []string{"http://localhost:3978", "http://127.0.0.1:3978", "http://[::1]:3978"} {
+		env["PUBLIC_BASE_URL"] = local
+		if _, err := LoadConfig(lookup(env)); err != nil {
+			t.Errorf("%s refused in development mode: %v", local, err)
+		}
 	}
 }
 

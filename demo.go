@@ -65,7 +65,6 @@ func demoCommand(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		fmt.Fprintln(stderr, "snowbot demo:", err)
 		return 1
 	}
-	cfg.listenHost = "127.0.0.1"
 	demoUser := sn.User(fakeservicenow.DemoUser)
 	fmt.Fprintf(stderr, `
 snowbot demo

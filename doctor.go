@@ -56,15 +56,22 @@ func doctorCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if err != nil {
 		var ce *ConfigError
 		if errors.As(err, &ce) {
-			for _, p := range ce.Problems {
+			for i, p := range ce.Problems {
 				name, msg, _ := strings.Cut(p, ": ")
-				d.fail("setting "+name+": "+msg, "set "+name+" as described in README.md (Configuration)")
+				fix := ce.Fixes[i]
+				if fix == "" {
+					fix = "set " + name + " as described in README.md (Configuration)"
+				}
+				d.fail("setting "+name+": "+msg, fix)
 			}
 		}
 		fmt.Fprintln(stdout, "  (the other checks need valid settings: fix the ones above and run snowbot doctor again)")
 		return d.summary()
 	}
 	d.pass("settings: every variable is present and well-formed")
+	if cfg.usingSampleKey {
+		d.note("TOKEN_ENCRYPTION_KEY is the public sample key from .env.example: accepted in development mode only; generate your own with: openssl rand -base64 32")
+	}
 	d.publicURL(cfg)
 	d.botFramework(ctx, cfg)
 	d.serviceNow(ctx, cfg)

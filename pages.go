@@ -23,7 +23,7 @@ type info struct {
 var privacy = info{"privacy", []string{
 	"snowbot is run by your organisation on its own Azure subscription. It connects Microsoft Teams with your organisation's ServiceNow instance.",
 	"When you sign in to ServiceNow from Teams, snowbot keeps your ServiceNow access and refresh tokens, encrypted (AES-256-GCM), under your Teams identity (your tenant ID and Entra object ID). A sign-in that is under way is kept for at most 10 minutes.",
-	"snowbot reads and changes ServiceNow records only when you ask it to, as you, with your ServiceNow rights. It does not copy incidents or messages into its own storage.",
+	"snowbot reads and changes ServiceNow records only when you ask it to, as you, with your ServiceNow rights. It does not copy incidents or messages into its own storage, with one exception: when you press a button on one of its cards, it keeps what that press answered for 24 hours, encrypted, so that a second press of the same button is answered the same way instead of changing ServiceNow twice.",
 	"Logs hold technical events (times, conversation IDs, errors), never tokens, secrets or sign-in codes.",
 	"Type signout in your chat with snowbot to revoke its access at ServiceNow and delete your tokens.",
 }}

@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -37,19 +39,25 @@ func openStore(cfg *Config) (store.Store, error) {
 }
 
 // newAuth wires ServiceNow sign-in from the configuration.
-func newAuth(cfg *Config, st store.Store, log *slog.Logger) (*auth.Service, error) {
+func newAuth(cfg *Config, st store.Store, sn *servicenow.Client, log *slog.Logger) (*auth.Service, error) {
 	sealer, err := seal.New(cfg.EncryptionKey, cfg.PreviousKeys...)
 	if err != nil {
 		return nil, err
 	}
 	ac := authConfig(cfg)
 	ac.Sealer, ac.Store, ac.Log = sealer, st, log
-	ac.HTTPClient = &http.Client{Timeout: 15 * time.Second}
+	// Shorter than a command's budget for ServiceNow, so a token endpoint that
+	// hangs is told apart from one that answers with an error.
+	ac.HTTPClient = &http.Client{Timeout: outboundTimeout}
+	ac.Identify = func(ctx context.Context, accessToken string) (auth.Identity, error) {
+		u, err := sn.Identify(ctx, accessToken)
+		return auth.Identity{SysID: u.SysID, UserName: u.UserName, Name: u.Name}, err
+	}
 	return auth.New(ac)
 }
 
 // newBot wires the Teams-facing side from the configuration.
-func newBot(cfg *Config, signin *auth.Service, log *slog.Logger) (*bot.Bot, *channelauth.Validator, error) {
+func newBot(cfg *Config, signin *auth.Service, sn *servicenow.Client, log *slog.Logger) (*bot.Bot, *channelauth.Validator, error) {
 	httpClient := &http.Client{Timeout: outboundTimeout}
 	conn := &connector.Client{HTTP: httpClient, Log: log}
 	var validator *channelauth.Validator
@@ -75,7 +83,7 @@ func newBot(cfg *Config, signin *auth.Service, log *slog.Logger) (*bot.Bot, *cha
 		Handler: &bot.App{
 			Log:         log,
 			Auth:        signin,
-			ServiceNow:  servicenow.New(cfg.InstanceURL, &http.Client{}),
+			ServiceNow:  sn,
 			ResolveCode: cfg.ResolveCode,
 		},
 		Log: log,
@@ -97,8 +105,10 @@ func botTokenFetcher(cfg *Config, client *http.Client) (connector.FetchFunc, err
 
 // healthHandler answers 200 while the server can serve, and says whether the
 // store answers: with the store down the bot still answers people (it tells
-// them to try again in a moment), so the instance is not unhealthy.
-func healthHandler(st store.Store) http.Handler {
+// them to try again in a moment), so the instance is not unhealthy. It also
+// shows the work in flight, so an operator sees turns piling up (a channel
+// that stopped answering, say) before memory does.
+func healthHandler(st store.Store, b *bot.Bot) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
@@ -108,8 +118,35 @@ func healthHandler(st store.Store) http.Handler {
 		}
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "no-store")
-		fmt.Fprintf(w, `{"status":"ok","store":%q}`+"\n", state)
+		_ = json.NewEncoder(w).Encode(map[string]any{
+			"status": "ok", "store": state,
+			"turns_in_flight": b.InFlight(), "goroutines": runtime.NumGoroutine(),
+		})
 	})
+}
+
+// listen opens the bot's port: on every interface, or in development mode on
+// the loopback interfaces only, so that nothing but this machine can reach an
+// unauthenticated bot (a proxy on the same host still could: see loopbackURL
+// in package bot for the second line of defence).
+func listen(cfg *Config) ([]net.Listener, error) {
+	port := strconv.Itoa(cfg.Port)
+	if !cfg.DevelopmentMode() {
+		ln, err := net.Listen("tcp", ":"+port)
+		if err != nil {
+			return nil, fmt.Errorf("PORT %d: %w", cfg.Port, err)
+		}
+		return []net.Listener{ln}, nil
+	}
+	v4, err := net.Listen("tcp", "127.0.0.1:"+port)
+	if err != nil {
+		return nil, fmt.Errorf("PORT %d: %w", cfg.Port, err)
+	}
+	listeners := []net.Listener{v4}
+	if v6, err := net.Listen("tcp", "[::1]:"+port); err == nil {
+		listeners = append(listeners, v6) // browsers may resolve localhost to ::1 first
+	}
+	return listeners, nil
 }
 
 // serve runs the web server until ctx ends, then shuts down gracefully.
@@ -124,11 +161,12 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger) error {
 		log.Warn("the store does not answer yet; people are asked to try again in a moment until it does", "store", redactStoreURL(cfg.StoreURL), "error", err)
 	}
 	pcancel()
-	signin, err := newAuth(cfg, st, log)
+	sn := servicenow.New(cfg.InstanceURL, &http.Client{})
+	signin, err := newAuth(cfg, st, sn, log)
 	if err != nil {
 		return err
 	}
-	b, validator, err := newBot(cfg, signin, log)
+	b, validator, err := newBot(cfg, signin, sn, log)
 	if err != nil {
 		return err
 	}
@@ -150,9 +188,10 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger) error {
 	mux.Handle("/api/messages", b)
 	mux.Handle("GET "+auth.CallbackPath, signin.CallbackHandler())
 	mux.Handle("GET "+auth.ScriptPath, auth.ScriptHandler())
+	mux.Handle("GET /static/", auth.StaticHandler())
 	mux.Handle("GET /privacy", pageHandler(privacy))
 	mux.Handle("GET /terms", pageHandler(terms))
-	mux.Handle("GET /healthz", healthHandler(st))
+	mux.Handle("GET /healthz", healthHandler(st, b))
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		fmt.Fprintln(w, "snowbot is running. Chat with it in Microsoft Teams.")
@@ -166,14 +205,16 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger) error {
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	ln, err := net.Listen("tcp", net.JoinHostPort(cfg.listenHost, strconv.Itoa(cfg.Port)))
+	listeners, err := listen(cfg)
 	if err != nil {
-		return fmt.Errorf("PORT %d: %w", cfg.Port, err)
+		return err
 	}
 	log.Info("snowbot listening", "port", cfg.Port, "public_base_url", cfg.PublicBaseURL, "development_mode", cfg.DevelopmentMode())
 
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	errc := make(chan error, len(listeners))
+	for _, ln := range listeners {
+		go func() { errc <- srv.Serve(ln) }()
+	}
 	select {
 	case err := <-errc:
 		return err

@@ -70,6 +70,8 @@ type Config struct {
 	Store      store.Store
 	HTTPClient *http.Client // for ServiceNow's OAuth endpoints; has a timeout
 	Log        *slog.Logger
+	// Identify looks up who signed in, right after the code exchange; nil skips it.
+	Identify IdentifyFunc
 
 	// StateTTL and CodeTTL shorten the sign-in steps' lifetimes in tests; zero means the defaults.
 	StateTTL, CodeTTL time.Duration

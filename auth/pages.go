@@ -1,21 +1,40 @@
 package auth
 
 import (
+	"embed"
 	"errors"
 	"html/template"
+	"io/fs"
 	"net/http"
 )
 
-// teamsJS is Microsoft's Teams JavaScript client library, from Microsoft's CDN
-// (Teams clients load it from there too). The page works without it: the code
-// stays readable and can be typed in the chat.
-const teamsJS = "https://res.cdn.office.net/teams-js/2.58.0/js/MicrosoftTeams.min.js"
+// TeamsJSVersion is the version of Microsoft's Teams JavaScript client library
+// (npm @microsoft/teams-js) vendored in static/: served by the bot itself, so
+// the page runs no script from anywhere else. The page works without it: the
+// code stays readable and can be typed in the chat.
+const TeamsJSVersion = "2.58.0"
 
-// CallbackPath and ScriptPath are where the handlers are mounted.
+//go:embed static
+var static embed.FS
+
+// CallbackPath, ScriptPath and TeamsJSPath are where the handlers are mounted.
 const (
 	CallbackPath = "/auth/callback"
 	ScriptPath   = "/auth/signin.js"
+	TeamsJSPath  = "/static/teams-js/" + TeamsJSVersion + "/MicrosoftTeams.min.js"
 )
+
+// StaticHandler serves the vendored files under /static/. Their paths carry
+// their version, so they may be cached for good.
+func StaticHandler() http.Handler {
+	root, _ := fs.Sub(static, "static")
+	files := http.StripPrefix("/static/", http.FileServerFS(root))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		files.ServeHTTP(w, r)
+	})
+}
 
 // CallbackHandler serves GET /auth/callback: ServiceNow's redirect after the
 // user allowed (or declined) access.
@@ -54,7 +73,7 @@ func (s *Service) CallbackHandler() http.Handler {
 		s.cfg.Log.InfoContext(ctx, "authorization code exchanged; waiting for the verification code")
 		setPageHeaders(w)
 		w.WriteHeader(http.StatusOK)
-		_ = successPage.Execute(w, map[string]string{"Code": code, "TeamsJS": teamsJS, "Script": ScriptPath})
+		_ = successPage.Execute(w, map[string]string{"Code": code, "TeamsJS": TeamsJSPath, "Script": ScriptPath})
 	})
 }
 
@@ -101,7 +120,7 @@ func setPageHeaders(w http.ResponseWriter) {
 	h.Set("Cache-Control", "no-store")
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self' https://res.cdn.office.net; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
 }
 
 func renderError(w http.ResponseWriter, status int, e Explanation) {

@@ -37,11 +37,12 @@ type held struct {
 	Resume json.RawMessage `json:"resume,omitempty"`
 }
 
-// storedTokens are a user's ServiceNow tokens.
+// storedTokens are a user's ServiceNow tokens and who they belong to.
 type storedTokens struct {
-	Access  string    `json:"access"`
-	Refresh string    `json:"refresh,omitempty"`
-	Expiry  time.Time `json:"expiry,omitzero"`
+	Access   string    `json:"access"`
+	Refresh  string    `json:"refresh,omitempty"`
+	Expiry   time.Time `json:"expiry,omitzero"`
+	Identity *Identity `json:"identity,omitempty"`
 }
 
 func fromOAuth(t *oauth2.Token) storedTokens {
@@ -104,6 +105,7 @@ func (s *Service) exchange(ctx context.Context, p pending, code string) (string,
 		return "", err
 	}
 	h := held{Code: newVerificationCode(), Tokens: fromOAuth(tok), Resume: p.Resume}
+	h.Tokens.Identity = s.identify(ctx, tok.AccessToken)
 	plain, err := json.Marshal(h)
 	if err != nil {
 		return "", err

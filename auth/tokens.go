@@ -153,6 +153,10 @@ func (u *UserTokens) refreshOnce(ctx context.Context, stale string) (string, err
 			return "", fmt.Errorf("%w: %s", ErrMisconfigured, describeTokenError(err))
 		default:
 			s.cfg.Log.WarnContext(ctx, "token refresh failed for now", "error", describeTokenError(err))
+			if timedOut(err) {
+				// Not an answer at all: to the person, ServiceNow is not answering.
+				return "", fmt.Errorf("%w: %w", ErrServiceNowUnavailable, context.DeadlineExceeded)
+			}
 			return "", fmt.Errorf("%w: %s", ErrServiceNowUnavailable, describeTokenError(err))
 		}
 	}
@@ -160,6 +164,7 @@ func (u *UserTokens) refreshOnce(ctx context.Context, stale string) (string, err
 	if next.Refresh == "" {
 		next.Refresh = t.Refresh // ServiceNow may keep the refresh token unchanged
 	}
+	next.Identity = t.Identity
 	// Persisted before anyone uses it: a crash now must not lose the new refresh token.
 	if err := s.saveTokens(ctx, u.user, next); err != nil {
 		return "", err
@@ -306,6 +311,12 @@ func classifyTokenError(err error) tokenErrorKind {
 		return grantDead
 	}
 	return transient
+}
+
+// timedOut reports whether a token request got no answer in time.
+func timedOut(err error) bool {
+	var ne net.Error
+	return errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout())
 }
 
 // describeTokenError is a log-safe summary: ServiceNow's error code and

@@ -2,12 +2,12 @@ package bot
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
-	"time"
 
 	"github.com/infracloudio/msbotbuilder-go/schema"
 
@@ -22,8 +22,6 @@ type App struct {
 	Auth        *auth.Service
 	ServiceNow  *servicenow.Client
 	ResolveCode string // SERVICENOW_RESOLVE_CODE
-
-	callers sync.Map // user key → cachedCaller
 }
 
 var _ Handler = (*App)(nil)
@@ -34,7 +32,7 @@ func (a *App) OnMessage(ctx context.Context, t *Turn) error {
 		return a.onSubmit(ctx, t, t.Activity.Value)
 	}
 	if code := auth.NormalizeCode(cleanText(t.Activity.Text)); code != "" {
-		return a.completeSignIn(ctx, t, code)
+		return a.completeSignIn(ctx, t, code, false)
 	}
 	return a.onCommand(ctx, t, t.Activity.Text)
 }
@@ -53,19 +51,19 @@ func (a *App) onCommand(ctx context.Context, t *Turn, text string) error {
 		return a.showIncident(ctx, t, rest)
 	case "create":
 		if rest == "" {
-			return a.reply(ctx, t, cardMessage(cards.CreateForm()))
+			return a.reply(ctx, t, cardMessage(cards.CreateForm(newFormID())))
 		}
-		return a.createIncident(ctx, t, servicenow.NewIncident{ShortDescription: rest})
+		return a.answer(ctx, t, a.createIncident(ctx, t, servicenow.NewIncident{ShortDescription: rest}))
 	case "comment":
 		number, body := splitFirst(rest)
-		return a.comment(ctx, t, number, body)
+		return a.answer(ctx, t, a.comment(ctx, t, number, body, false))
 	case "resolve":
 		number, notes := splitFirst(rest)
-		return a.resolve(ctx, t, number, notes)
+		return a.answer(ctx, t, a.resolve(ctx, t, number, notes, false))
 	case "signout", "logout":
 		return a.signOut(ctx, t)
 	default:
-		return a.reply(ctx, t, Text(fmt.Sprintf("I don't know the command \"%s\". Type **help** to see what I can do.", cards.Clip(name, 40))))
+		return a.reply(ctx, t, Text(fmt.Sprintf("I don't know the command \"%s\". Type **help** to see what I can do.", cards.Plain(cards.Clip(name, 40)))))
 	}
 }
 
@@ -76,17 +74,23 @@ func (a *App) onSubmit(ctx context.Context, t *Turn, v map[string]any) error {
 	case cards.ActionShowIncident:
 		return a.showIncident(ctx, t, str("number"))
 	case cards.ActionComment:
-		return a.comment(ctx, t, str("number"), str("comment"))
+		return a.submitted(ctx, t, v, func(ctx context.Context) outcome {
+			return a.comment(ctx, t, str("number"), str("comment"), true)
+		})
 	case cards.ActionResolve:
-		return a.resolve(ctx, t, str("number"), str("notes"))
+		return a.submitted(ctx, t, v, func(ctx context.Context) outcome {
+			return a.resolve(ctx, t, str("number"), str("notes"), true)
+		})
 	case cards.ActionCreate:
 		if strings.TrimSpace(str("short_description")) == "" {
-			return a.reply(ctx, t, cardMessage(cards.CreateForm()))
+			return a.reply(ctx, t, cardMessage(cards.CreateForm(newFormID())))
 		}
-		return a.createIncident(ctx, t, servicenow.NewIncident{
-			ShortDescription: strings.TrimSpace(str("short_description")),
-			Description:      str("description"),
-			Urgency:          urgency(str("urgency")),
+		return a.submitted(ctx, t, v, func(ctx context.Context) outcome {
+			return a.createIncident(ctx, t, servicenow.NewIncident{
+				ShortDescription: strings.TrimSpace(str("short_description")),
+				Description:      str("description"),
+				Urgency:          urgency(str("urgency")),
+			})
 		})
 	}
 	return a.reply(ctx, t, Text("I did not understand that button. Type **help** to see what I can do."))
@@ -118,7 +122,7 @@ func (a *App) OnSigninVerifyState(ctx context.Context, t *Turn) InvokeResponse {
 		return InvokeResponse{Status: http.StatusOK}
 	}
 	t.Later(func(ctx context.Context) {
-		if err := a.completeSignIn(ctx, t, code); err != nil {
+		if err := a.completeSignIn(ctx, t, code, true); err != nil {
 			a.Log.ErrorContext(ctx, "completing the sign-in failed", "error", err)
 		}
 	})
@@ -139,8 +143,23 @@ func (a *App) reply(ctx context.Context, t *Turn, m Message) error {
 	return err
 }
 
+// answer sends what a command came to.
+func (a *App) answer(ctx context.Context, t *Turn, o outcome) error {
+	if o.err != nil {
+		return o.err
+	}
+	return a.reply(ctx, t, o.answer)
+}
+
 func cardMessage(c cards.Card) Message {
 	return Message{Attachments: []schema.Attachment{c.Attachment()}}
+}
+
+// newFormID names one card with buttons, for recognising a second click.
+func newFormID() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
 }
 
 // splitFirst splits "INC0010001 the rest" into the first word and the rest as typed.
@@ -179,27 +198,4 @@ func HelpMessage() Message {
 		Fallback: fallback.String(),
 	}
 	return cardMessage(card)
-}
-
-// cachedCaller is the signed-in user's sys_id, looked up once per sign-in.
-type cachedCaller struct {
-	sysID string
-	until time.Time
-}
-
-const callerTTL = 30 * time.Minute
-
-func (a *App) forgetCaller(user string) { a.callers.Delete(user) }
-
-// callerID returns the signed-in user's sys_id, from the cache or one lookup.
-func (a *App) callerID(ctx context.Context, user string, s *servicenow.Session) (string, error) {
-	if c, ok := a.callers.Load(user); ok && time.Now().Before(c.(cachedCaller).until) {
-		return c.(cachedCaller).sysID, nil
-	}
-	u, err := s.CurrentUser(ctx)
-	if err != nil {
-		return "", err
-	}
-	a.callers.Store(user, cachedCaller{sysID: u.SysID, until: time.Now().Add(callerTTL)})
-	return u.SysID, nil
 }

@@ -17,6 +17,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	bfauth "github.com/infracloudio/msbotbuilder-go/connector/auth"
@@ -56,9 +57,10 @@ type Bot struct {
 	log     *slog.Logger
 	allowed map[string]bool
 
-	base   context.Context
-	cancel context.CancelFunc
-	turns  sync.WaitGroup
+	base     context.Context
+	cancel   context.CancelFunc
+	turns    sync.WaitGroup
+	inFlight atomic.Int64
 }
 
 // New returns a Bot. It uses msbotbuilder-go's adapter for parsing, updating and
@@ -118,6 +120,10 @@ func (b *Bot) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case errors.As(err, &tooLarge):
 			status, msg = http.StatusRequestEntityTooLarge, "activity too large"
+		case errors.Is(err, channelauth.ErrKeysUnavailable):
+			// The token may be genuine: ask the channel to send it again later.
+			status, msg = http.StatusServiceUnavailable, "signing keys unavailable, try again later"
+			w.Header().Set("Retry-After", "5")
 		case errors.Is(err, channelauth.ErrUnauthorized):
 			status, msg = http.StatusUnauthorized, "unauthorized"
 		}
@@ -158,10 +164,12 @@ func (b *Bot) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // the logs), is bounded by turnTimeout and is waited for at shutdown.
 func (b *Bot) background(ctx context.Context, f func(ctx context.Context)) {
 	b.turns.Add(1)
+	b.inFlight.Add(1)
 	tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), turnTimeout)
 	stop := context.AfterFunc(b.base, cancel)
 	go func() {
 		defer b.turns.Done()
+		defer b.inFlight.Add(-1)
 		defer cancel()
 		defer stop()
 		defer func() {
@@ -172,6 +180,9 @@ func (b *Bot) background(ctx context.Context, f func(ctx context.Context)) {
 		f(tctx)
 	}()
 }
+
+// InFlight is how many turns are still being answered after their request.
+func (b *Bot) InFlight() int64 { return b.inFlight.Load() }
 
 // Shutdown waits for turns in flight, at most until ctx ends, then cancels them.
 func (b *Bot) Shutdown(ctx context.Context) error {
@@ -196,6 +207,10 @@ func (b *Bot) parse(r *http.Request) (schema.Activity, error) {
 		}
 		if err := json.NewDecoder(r.Body).Decode(&act); err != nil {
 			return act, fmt.Errorf("decoding activity: %w", err)
+		}
+		if act.ServiceURL != "" && !loopbackURL(act.ServiceURL) {
+			// Replies go to serviceUrl: without a token to vouch for it, only this machine may be the channel.
+			return act, fmt.Errorf("%w: development mode answers only a channel on this machine, not serviceUrl %q", channelauth.ErrUnauthorized, act.ServiceURL)
 		}
 	} else {
 		if strings.TrimSpace(r.Header.Get("Authorization")) == "" {
@@ -246,6 +261,19 @@ func fromLoopback(r *http.Request) bool {
 		return false
 	}
 	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// loopbackURL reports whether a URL points at this machine.
+func loopbackURL(s string) bool {
+	u, err := url.Parse(s)
+	if err != nil {
+		return false
+	}
+	if strings.EqualFold(u.Hostname(), "localhost") {
+		return true
+	}
+	ip := net.ParseIP(u.Hostname())
 	return ip != nil && ip.IsLoopback()
 }
 

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"snowbot/auth"
-	"snowbot/auth/store"
 	"snowbot/bot/cards"
 	"snowbot/servicenow"
 )
@@ -17,40 +16,66 @@ import (
 // listLimit is how many incidents a list shows.
 const listLimit = 10
 
-// commandTimeout bounds the ServiceNow calls of one command, retries included.
-const commandTimeout = 25 * time.Second
+// serviceNowBudget bounds all the ServiceNow work of one command: token
+// refresh, lookups, retries and the write. The turn itself lives longer
+// (turnTimeout), so whatever ServiceNow does, there is time left to tell the
+// person what happened.
+const serviceNowBudget = 15 * time.Second
 
 // Replies shared by several paths.
 const (
 	temporarilyUnavailable = "snowbot is temporarily unavailable."
 	tryAgainSoon           = "Please try again in a moment."
+	notAnswering           = "ServiceNow is not answering, try again in a moment."
+	checkBeforeRetrying    = "If you were changing something, check the incident before you try again."
 )
 
-// asUser runs fn with the user's ServiceNow session and turns what can go
-// wrong into a reply that says what happened and what to do next. again is
-// the command to run after a sign-in it may ask for.
-func (a *App) asUser(ctx context.Context, t *Turn, again resume, fn func(s *servicenow.Session) error) error {
-	if !t.Personal() {
-		return a.reply(ctx, t, Text(oneToOneOnly))
-	}
-	ctx, cancel := context.WithTimeout(ctx, commandTimeout)
-	defer cancel()
-	s := a.ServiceNow.As(a.Auth.Tokens(t.User.Key())).BeforeEachCall(t.Typing)
-	err := fn(s)
-	if err == nil {
-		return nil
-	}
-	return a.explain(ctx, t, err, again)
+// outcome is what a command came to.
+type outcome struct {
+	answer Message  // what the person is told
+	done   bool     // the command did what was asked, or found it already done
+	card   *Message // for a submitted card: what the card becomes (nil: unchanged)
+	err    error    // unexpected: logged, and the person gets an apology
 }
 
+func said(m Message) outcome { return outcome{answer: m, done: true} }
+
+// asUser runs fn with the user's ServiceNow session within serviceNowBudget,
+// and turns what can go wrong into an answer that says what happened and what
+// to do next. again is the command to run after a sign-in it may ask for.
+func (a *App) asUser(ctx context.Context, t *Turn, again resume, fn func(ctx context.Context, s *servicenow.Session) (outcome, error)) outcome {
+	if !t.Personal() {
+		return outcome{answer: Text(oneToOneOnly)}
+	}
+	sctx, cancel := context.WithTimeout(ctx, serviceNowBudget)
+	defer cancel()
+	s := a.ServiceNow.As(a.Auth.Tokens(t.User.Key())).BeforeEachCall(t.Typing)
+	o, err := fn(sctx, s)
+	if err == nil {
+		return o
+	}
+	if sctx.Err() != nil && ctx.Err() == nil {
+		err = fmt.Errorf("%w: %w", errBudgetSpent, err)
+	}
+	// The answer is sent on the turn's own context: the budget may be spent.
+	m, err := a.explain(ctx, t, err, again)
+	return outcome{answer: m, err: err}
+}
+
+// errBudgetSpent is ServiceNow work that did not finish within serviceNowBudget.
+var errBudgetSpent = errors.New("ServiceNow did not answer within the budget of a command")
+
 // explain answers a failed ServiceNow command.
-func (a *App) explain(ctx context.Context, t *Turn, err error, again resume) error {
+func (a *App) explain(ctx context.Context, t *Turn, err error, again resume) (Message, error) {
 	var snErr *servicenow.Error
 	errors.As(err, &snErr)
 	switch {
-	case errors.Is(err, store.ErrUnavailable):
+	case errors.Is(err, auth.ErrUnavailable):
 		a.Log.WarnContext(ctx, "store unavailable", "error", err)
-		return a.reply(ctx, t, cardMessage(cards.Problem(temporarilyUnavailable, tryAgainSoon)))
+		return cardMessage(cards.Problem(temporarilyUnavailable, tryAgainSoon)), nil
+	case errors.Is(err, errBudgetSpent), errors.Is(err, context.DeadlineExceeded), errors.Is(err, servicenow.ErrUnavailable):
+		a.Log.WarnContext(ctx, "ServiceNow not answering", "error", err)
+		return cardMessage(cards.Problem(notAnswering, checkBeforeRetrying)), nil
 	case errors.Is(err, auth.ErrSessionEnded):
 		return a.promptSignIn(ctx, t, reasonSessionEnded, again)
 	case errors.Is(err, auth.ErrSignInRequired):
@@ -61,37 +86,47 @@ func (a *App) explain(ctx context.Context, t *Turn, err error, again resume) err
 		if ferr := a.Auth.Forget(ctx, t.User.Key()); ferr != nil {
 			a.Log.WarnContext(ctx, "forgetting refused tokens failed", "error", ferr)
 		}
-		a.forgetCaller(t.User.Key())
 		return a.promptSignIn(ctx, t, reasonSessionEnded, again)
 	case errors.Is(err, servicenow.ErrForbidden) && strings.Contains(snErr.Detail, "Data Policy"):
-		return a.reply(ctx, t, cardMessage(cards.Problem(
-			"ServiceNow refused the change: “"+firstLine(snErr.Detail)+"”",
-			"Check what you entered and try again. If resolving fails like this every time, your administrator may need to set SERVICENOW_RESOLVE_CODE to a resolution code your instance accepts.")))
+		return cardMessage(cards.Problem(
+			"ServiceNow refused the change: “"+cards.Plain(firstLine(snErr.Detail))+"”",
+			"Check what you entered and try again. If resolving fails like this every time, your administrator may need to set SERVICENOW_RESOLVE_CODE to a resolution code your instance accepts.")), nil
 	case errors.Is(err, servicenow.ErrForbidden):
 		return a.promptSignIn(ctx, t, fmt.Sprintf(
 			"ServiceNow refused this action for the account you are signed in with (“%s”). Sign in as another account below, or ask your ServiceNow administrator for the rights you need.",
 			quoteServiceNow(snErr)), again)
 	case errors.Is(err, servicenow.ErrRateLimited):
-		wait := "in a minute"
-		if snErr.RetryAfter > 0 {
-			wait = fmt.Sprintf("in %d seconds", int(math.Ceil(snErr.RetryAfter.Seconds())))
-		}
-		return a.reply(ctx, t, cardMessage(cards.Problem("ServiceNow is busy and asked me to slow down.", "Please try again "+wait+".")))
+		return cardMessage(cards.Problem("ServiceNow is busy and asked me to slow down.", "Please try again "+inSeconds(snErr.RetryAfter)+".")), nil
 	case errors.Is(err, auth.ErrMisconfigured):
 		// Renewing failed: a sign-in card, as for any failed refresh, saying why.
 		return a.promptSignIn(ctx, t, reasonRefreshRefused, again)
 	case errors.Is(err, auth.ErrServiceNowUnavailable):
 		// Renewing failed for now; the tokens are kept, so trying again may be enough.
 		return a.promptSignIn(ctx, t, reasonRefreshUnanswered, again)
-	case errors.Is(err, servicenow.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
-		a.Log.WarnContext(ctx, "ServiceNow not answering", "error", err)
-		return a.reply(ctx, t, cardMessage(cards.Problem(
-			"ServiceNow is not answering right now.",
-			"Please try again in a few minutes. If you were changing something, check the incident before you try again.")))
+	case errors.Is(err, servicenow.ErrUnreadable):
+		a.Log.WarnContext(ctx, "ServiceNow answered with something that is not data", "error", err)
+		return cardMessage(cards.Problem(
+			"ServiceNow answered with a web page instead of data, as a login, single sign-on or maintenance page in front of the instance does.",
+			"Try again in a few minutes. If it keeps happening, tell your ServiceNow administrator: the REST API of the instance must be reachable at SERVICENOW_INSTANCE_URL without a browser login.")), nil
+	case errors.Is(err, servicenow.ErrInvalidSysID):
+		a.Log.WarnContext(ctx, "ServiceNow named a record with an id that is not a sys_id")
+		return cardMessage(cards.Problem("ServiceNow answered with a record id snowbot cannot use, so I changed nothing.", "Please tell your ServiceNow administrator.")), nil
 	case errors.Is(err, servicenow.ErrRejected):
-		return a.reply(ctx, t, cardMessage(cards.Problem("ServiceNow rejected the request: “"+quoteServiceNow(snErr)+"”", "")))
+		return cardMessage(cards.Problem("ServiceNow rejected the request: “"+quoteServiceNow(snErr)+"”", "")), nil
 	}
-	return err
+	return Message{}, err
+}
+
+// inSeconds says when to try again: "in 1 second", "in 30 seconds", "in a minute".
+func inSeconds(d time.Duration) string {
+	switch n := int(math.Ceil(d.Seconds())); {
+	case n <= 0:
+		return "in a minute"
+	case n == 1:
+		return "in 1 second"
+	default:
+		return fmt.Sprintf("in %d seconds", n)
+	}
 }
 
 func quoteServiceNow(e *servicenow.Error) string {
@@ -102,7 +137,7 @@ func quoteServiceNow(e *servicenow.Error) string {
 	if e.Detail != "" {
 		msg += ": " + firstLine(e.Detail)
 	}
-	return cards.Clip(msg, 300)
+	return cards.Plain(cards.Clip(msg, 300))
 }
 
 func firstLine(s string) string {
@@ -112,113 +147,158 @@ func firstLine(s string) string {
 
 // listIncidents answers "incidents".
 func (a *App) listIncidents(ctx context.Context, t *Turn) error {
-	return a.asUser(ctx, t, resume{Text: "incidents"}, func(s *servicenow.Session) error {
+	return a.answer(ctx, t, a.asUser(ctx, t, resume{Text: "incidents"}, func(ctx context.Context, s *servicenow.Session) (outcome, error) {
 		list, total, err := s.MyOpenIncidents(ctx, listLimit)
 		if err != nil {
-			return err
+			return outcome{}, err
 		}
 		if len(list) == 0 {
-			return a.reply(ctx, t, Text("You have no open incidents. To report one, type **create** followed by a short description."))
+			return said(Text("You have no open incidents. To report one, type **create** followed by a short description.")), nil
 		}
-		return a.reply(ctx, t, cardMessage(cards.IncidentList(a.ServiceNow.InstanceURL(), list, total)))
-	})
+		return said(cardMessage(cards.IncidentList(a.ServiceNow.InstanceURL(), list, total))), nil
+	}))
 }
 
 // badNumber answers an argument that is not an incident number.
-func (a *App) badNumber(ctx context.Context, t *Turn, got, usage string) error {
+func badNumber(got, usage string) outcome {
 	if strings.TrimSpace(got) == "" {
-		return a.reply(ctx, t, Text("Which incident? Type **"+usage+"**."))
+		return outcome{answer: Text("Which incident? Type **" + usage + "**.")}
 	}
-	return a.reply(ctx, t, Text(fmt.Sprintf("“%s” is not an incident number: use INC followed by digits, as in **%s**.", cards.Clip(got, 40), usage)))
+	return outcome{answer: Text(fmt.Sprintf("“%s” is not an incident number: use INC followed by digits, as in **%s**.", cards.Plain(cards.Clip(got, 40)), usage))}
 }
 
-func (a *App) notFound(ctx context.Context, t *Turn, number string) error {
-	return a.reply(ctx, t, Text(fmt.Sprintf("There is no incident %s, or you are not allowed to see it.", number)))
+func notFound(number string) outcome {
+	return said(Text(fmt.Sprintf("There is no incident %s, or you are not allowed to see it.", number)))
 }
 
 // showIncident answers "incident INC…".
 func (a *App) showIncident(ctx context.Context, t *Turn, arg string) error {
 	number, ok := servicenow.ParseIncidentNumber(firstWord(arg))
 	if !ok {
-		return a.badNumber(ctx, t, arg, "incident INC0010001")
+		return a.answer(ctx, t, badNumber(arg, "incident INC0010001"))
 	}
-	return a.asUser(ctx, t, resume{Text: "incident " + number}, func(s *servicenow.Session) error {
+	return a.answer(ctx, t, a.asUser(ctx, t, resume{Text: "incident " + number}, func(ctx context.Context, s *servicenow.Session) (outcome, error) {
 		inc, err := s.IncidentByNumber(ctx, number)
 		if errors.Is(err, servicenow.ErrNotFound) {
-			return a.notFound(ctx, t, number)
+			return notFound(number), nil
 		}
 		if err != nil {
-			return err
+			return outcome{}, err
 		}
-		return a.reply(ctx, t, cardMessage(cards.IncidentDetail(a.ServiceNow.InstanceURL(), inc)))
-	})
+		return said(cardMessage(cards.IncidentDetail(a.ServiceNow.InstanceURL(), inc, newFormID()))), nil
+	}))
 }
 
 // createIncident answers "create …" and the create form.
-func (a *App) createIncident(ctx context.Context, t *Turn, n servicenow.NewIncident) error {
+func (a *App) createIncident(ctx context.Context, t *Turn, n servicenow.NewIncident) outcome {
 	again := resume{Value: map[string]any{"action": cards.ActionCreate, "short_description": n.ShortDescription,
 		"description": n.Description, "urgency": n.Urgency}}
-	return a.asUser(ctx, t, again, func(s *servicenow.Session) error {
+	return a.asUser(ctx, t, again, func(ctx context.Context, s *servicenow.Session) (outcome, error) {
 		caller, err := a.callerID(ctx, t.User.Key(), s)
 		if err != nil {
-			return err
+			return outcome{}, err
 		}
 		n.CallerSysID = caller
 		inc, err := s.CreateIncident(ctx, n)
 		if err != nil {
-			return err
+			return outcome{}, err
 		}
 		if inc.ShortDescription == "" {
 			inc.ShortDescription = n.ShortDescription
 		}
-		return a.reply(ctx, t, cardMessage(cards.Created(a.ServiceNow.InstanceURL(), inc)))
+		receipt := cardMessage(cards.Receipt("Report an incident", "Sent: created "+inc.Number+"."))
+		return outcome{answer: cardMessage(cards.Created(a.ServiceNow.InstanceURL(), inc)), done: true, card: &receipt}, nil
 	})
 }
 
-// comment answers "comment INC… text" and the detail card's Comment button.
-func (a *App) comment(ctx context.Context, t *Turn, arg, text string) error {
+// callerID is the signed-in user's sys_id: stored with their tokens at
+// sign-in, or looked up (and then stored) when the sign-in could not.
+func (a *App) callerID(ctx context.Context, user string, s *servicenow.Session) (string, error) {
+	tokens := a.Auth.Tokens(user)
+	id, err := tokens.Identity(ctx)
+	if err == nil {
+		return id.SysID, nil
+	}
+	if !errors.Is(err, auth.ErrNoIdentity) {
+		return "", err
+	}
+	u, err := s.CurrentUser(ctx)
+	if err != nil {
+		return "", err
+	}
+	if err := tokens.RememberIdentity(ctx, auth.Identity{SysID: u.SysID, UserName: u.UserName, Name: u.Name}); err != nil {
+		a.Log.WarnContext(ctx, "could not store who the user is in ServiceNow; looked up again next time", "error", err)
+	}
+	return u.SysID, nil
+}
+
+// comment answers "comment INC… text" and the detail card's Comment button;
+// from a card, the card is shown again with the comment.
+func (a *App) comment(ctx context.Context, t *Turn, arg, text string, fromCard bool) outcome {
 	number, ok := servicenow.ParseIncidentNumber(arg)
 	if !ok {
-		return a.badNumber(ctx, t, arg, "comment INC0010001 your comment")
+		return badNumber(arg, "comment INC0010001 your comment")
 	}
 	if strings.TrimSpace(text) == "" {
-		return a.reply(ctx, t, Text("What should the comment say? Type **comment "+number+" your comment**."))
+		return outcome{answer: Text("What should the comment say? Type **comment " + number + " your comment**.")}
 	}
 	again := resume{Value: map[string]any{"action": cards.ActionComment, "number": number, "comment": text}}
-	return a.asUser(ctx, t, again, func(s *servicenow.Session) error {
+	return a.asUser(ctx, t, again, func(ctx context.Context, s *servicenow.Session) (outcome, error) {
 		_, err := s.AddComment(ctx, number, text)
 		if errors.Is(err, servicenow.ErrNotFound) {
-			return a.notFound(ctx, t, number)
+			return notFound(number), nil
 		}
 		if err != nil {
-			return err
+			return outcome{}, err
 		}
-		return a.reply(ctx, t, Text(fmt.Sprintf("Added your comment to %s. The caller can see it.", number)))
+		o := said(Text(fmt.Sprintf("Added your comment to %s. The caller can see it.", number)))
+		if fromCard {
+			o.card = a.detailCard(ctx, s, number)
+		}
+		return o, nil
 	})
 }
 
 // resolve answers "resolve INC… notes" and the detail card's Resolve button.
-func (a *App) resolve(ctx context.Context, t *Turn, arg, notes string) error {
+func (a *App) resolve(ctx context.Context, t *Turn, arg, notes string, fromCard bool) outcome {
 	number, ok := servicenow.ParseIncidentNumber(arg)
 	if !ok {
-		return a.badNumber(ctx, t, arg, "resolve INC0010001 how it was resolved")
+		return badNumber(arg, "resolve INC0010001 how it was resolved")
 	}
 	if strings.TrimSpace(notes) == "" {
-		return a.reply(ctx, t, Text("How was it resolved? Type **resolve "+number+" your resolution notes**."))
+		return outcome{answer: Text("How was it resolved? Type **resolve " + number + " your resolution notes**.")}
 	}
 	again := resume{Value: map[string]any{"action": cards.ActionResolve, "number": number, "notes": notes}}
-	return a.asUser(ctx, t, again, func(s *servicenow.Session) error {
+	return a.asUser(ctx, t, again, func(ctx context.Context, s *servicenow.Session) (outcome, error) {
 		_, err := s.Resolve(ctx, number, a.ResolveCode, notes)
+		var o outcome
 		switch {
 		case errors.Is(err, servicenow.ErrNotFound):
-			return a.notFound(ctx, t, number)
+			return notFound(number), nil
 		case errors.Is(err, servicenow.ErrAlreadyClosed):
-			return a.reply(ctx, t, Text(number+" is already resolved or closed."))
+			o = said(Text(number + " is already resolved or closed."))
 		case err != nil:
-			return err
+			return outcome{}, err
+		default:
+			o = said(Text(fmt.Sprintf("Resolved %s (%s).", number, a.ResolveCode)))
 		}
-		return a.reply(ctx, t, Text(fmt.Sprintf("Resolved %s (%s).", number, a.ResolveCode)))
+		if fromCard {
+			o.card = a.detailCard(ctx, s, number)
+		}
+		return o, nil
 	})
+}
+
+// detailCard reads an incident again for the card a button was pressed on;
+// nil when that fails (the card then stays as it was).
+func (a *App) detailCard(ctx context.Context, s *servicenow.Session, number string) *Message {
+	inc, err := s.IncidentByNumber(ctx, number)
+	if err != nil {
+		a.Log.InfoContext(ctx, "the incident card was not refreshed", "error", err)
+		return nil
+	}
+	m := cardMessage(cards.IncidentDetail(a.ServiceNow.InstanceURL(), inc, newFormID()))
+	return &m
 }
 
 func firstWord(s string) string {

@@ -7,7 +7,6 @@ import (
 	"fmt"
 
 	"snowbot/auth"
-	"snowbot/auth/store"
 	"snowbot/bot/cards"
 )
 
@@ -23,29 +22,43 @@ const (
 // oneToOneOnly is said instead of posting a sign-in link (or anyone's data) where others can see it.
 const oneToOneOnly = "I work with your ServiceNow account only in our 1:1 chat, so nobody else sees your sign-in or your incidents. Select my name and choose **Chat**, then ask me there."
 
-// promptSignIn sends a sign-in card that resumes again after sign-in.
-func (a *App) promptSignIn(ctx context.Context, t *Turn, reason string, again resume) error {
+// promptSignIn is a sign-in card that resumes again after sign-in.
+func (a *App) promptSignIn(ctx context.Context, t *Turn, reason string, again resume) (Message, error) {
 	if !t.Personal() {
-		return a.reply(ctx, t, Text(oneToOneOnly))
+		return Text(oneToOneOnly), nil
 	}
 	ref := t.Reference()
 	again.Ref = &ref
 	resumeJSON, _ := json.Marshal(again)
 	url, err := a.Auth.StartSignIn(ctx, t.User.Key(), resumeJSON)
 	if err != nil {
-		if errors.Is(err, store.ErrUnavailable) {
-			return a.reply(ctx, t, cardMessage(cards.Problem(temporarilyUnavailable, tryAgainSoon)))
+		if errors.Is(err, auth.ErrUnavailable) {
+			return cardMessage(cards.Problem(temporarilyUnavailable, tryAgainSoon)), nil
 		}
-		return err
+		return Message{}, err
 	}
-	return a.reply(ctx, t, cardMessage(cards.SignIn(reason, url)))
+	return cardMessage(cards.SignIn(reason, url)), nil
 }
 
-// completeSignIn binds a verification code to the user who typed it and runs
-// the command that asked for the sign-in.
-func (a *App) completeSignIn(ctx context.Context, t *Turn, code string) error {
+// codeFromTeams names the record of a code that Teams' sign-in pop-up passed
+// on: the person may type the same code from the page a moment later.
+const codeFromTeams = "code-from-teams"
+
+// completeSignIn binds a verification code to the user who typed it (or whose
+// Teams client passed it on) and runs the command that asked for the sign-in.
+func (a *App) completeSignIn(ctx context.Context, t *Turn, code string, fromTeams bool) error {
 	user := t.User.Key()
 	saved, err := a.Auth.CompleteSignIn(ctx, user, code)
+	if err == nil && fromTeams {
+		if rerr := a.Auth.Records(user).Put(ctx, codeFromTeams, []byte(code), auth.CodeTTL); rerr != nil {
+			a.Log.InfoContext(ctx, "the code from Teams was not remembered", "error", rerr)
+		}
+	}
+	if errors.Is(err, auth.ErrNoSignInWaiting) && !fromTeams {
+		if used, rerr := a.Auth.Records(user).Get(ctx, codeFromTeams); rerr == nil && string(used) == code {
+			err = errCodeAlreadyUsed
+		}
+	}
 	var wrong *auth.WrongCodeError
 	switch {
 	case errors.As(err, &wrong):
@@ -56,14 +69,15 @@ func (a *App) completeSignIn(ctx context.Context, t *Turn, code string) error {
 		return a.reply(ctx, t, Text("That code is not right. Check the six digits on the sign-in page and send them again ("+tries+")."))
 	case errors.Is(err, auth.ErrTooManyCodes):
 		return a.reply(ctx, t, Text("That was the fifth wrong code, so I cancelled this sign-in to keep your account safe. Type your command again to start a new one."))
+	case errors.Is(err, errCodeAlreadyUsed):
+		return a.reply(ctx, t, Text("You're already signed in to ServiceNow with that code: Teams passed it on to me. No need to type it."))
 	case errors.Is(err, auth.ErrNoSignInWaiting):
 		return a.reply(ctx, t, Text("That looks like a sign-in code, but no sign-in is waiting for you here. Codes work once, for 10 minutes, and only for the person who asked for the sign-in. Type your command again (for example **incidents**) to get a new sign-in card."))
-	case errors.Is(err, store.ErrUnavailable):
+	case errors.Is(err, auth.ErrUnavailable):
 		return a.reply(ctx, t, cardMessage(cards.Problem(temporarilyUnavailable, tryAgainSoon)))
 	case err != nil:
 		return err
 	}
-	a.forgetCaller(user)
 	if err := a.reply(ctx, t, Text("You're signed in to ServiceNow.")); err != nil {
 		return err
 	}
@@ -85,15 +99,16 @@ func (a *App) completeSignIn(ctx context.Context, t *Turn, code string) error {
 	return nil
 }
 
+// errCodeAlreadyUsed is a typed code that Teams already passed on.
+var errCodeAlreadyUsed = errors.New("the code was already passed on by Teams")
+
 // signOut revokes the user's tokens at the instance and forgets them.
 func (a *App) signOut(ctx context.Context, t *Turn) error {
-	user := t.User.Key()
-	a.forgetCaller(user)
-	revoked, err := a.Auth.SignOut(ctx, user)
+	revoked, err := a.Auth.SignOut(ctx, t.User.Key())
 	switch {
 	case errors.Is(err, auth.ErrSignInRequired):
 		return a.reply(ctx, t, Text("You are not signed in to ServiceNow, so there is nothing to sign out of."))
-	case errors.Is(err, store.ErrUnavailable):
+	case errors.Is(err, auth.ErrUnavailable):
 		return a.reply(ctx, t, cardMessage(cards.Problem(temporarilyUnavailable, tryAgainSoon)))
 	case err != nil:
 		return err

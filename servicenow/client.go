@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -72,9 +73,18 @@ func New(instanceURL string, httpClient *http.Client) *Client {
 // InstanceURL is the instance's base URL.
 func (c *Client) InstanceURL() string { return c.base }
 
-// RecordURL is where a person opens a record in ServiceNow's UI.
-func (c *Client) RecordURL(table, sysID string) string {
-	return c.base + "/nav_to.do?uri=" + url.QueryEscape(table+".do?sys_id="+sysID)
+// Identify looks up the user an access token belongs to, right after sign-in
+// (the token is fresh, so it is not refreshed).
+func (c *Client) Identify(ctx context.Context, accessToken string) (User, error) {
+	return c.As(staticToken(accessToken)).CurrentUser(ctx)
+}
+
+// staticToken is one access token that cannot be refreshed.
+type staticToken string
+
+func (t staticToken) Token(context.Context) (string, error) { return string(t), nil }
+func (t staticToken) Refresh(context.Context, string) (string, error) {
+	return "", &Error{Status: http.StatusUnauthorized, Message: "the new token was refused"}
 }
 
 // As returns the calls made as the person whose tokens ts gives.
@@ -185,8 +195,21 @@ func (s *Session) List(ctx context.Context, table string, q *Query, p Params) ([
 	return out.Result, total, nil
 }
 
+// ErrInvalidSysID is a record id that is not 32 hexadecimal characters. Ids
+// go into URL paths, so anything else (a ".." from a confused proxy, say) is
+// refused before a request is made.
+var ErrInvalidSysID = errors.New("not a ServiceNow sys_id (32 hexadecimal characters)")
+
+var sysIDPattern = regexp.MustCompile(`^[0-9a-fA-F]{32}$`)
+
+// ValidSysID reports whether s is a sys_id.
+func ValidSysID(s string) bool { return sysIDPattern.MatchString(s) }
+
 // Get returns one record by sys_id.
 func (s *Session) Get(ctx context.Context, table, sysID string, p Params) (Record, error) {
+	if !ValidSysID(sysID) {
+		return nil, ErrInvalidSysID
+	}
 	var out struct {
 		Result Record `json:"result"`
 	}
@@ -205,6 +228,9 @@ func (s *Session) Create(ctx context.Context, table string, fields map[string]st
 
 // Update changes fields of a record and returns it.
 func (s *Session) Update(ctx context.Context, table, sysID string, fields map[string]string, p Params) (Record, error) {
+	if !ValidSysID(sysID) {
+		return nil, ErrInvalidSysID
+	}
 	var out struct {
 		Result Record `json:"result"`
 	}
@@ -232,7 +258,8 @@ func (s *Session) do(ctx context.Context, method, path string, query map[string]
 		if status >= 200 && status < 300 {
 			if out != nil {
 				if err := json.Unmarshal(resp.Body(), out); err != nil {
-					return nil, &Error{Status: status, Message: "ServiceNow sent an answer snowbot cannot read", Detail: err.Error()}
+					// Typically an HTML login, SSO or maintenance page in front of the instance.
+					return nil, &Error{Status: status, Message: "ServiceNow sent an answer snowbot cannot read", Detail: describeBody(resp), Unreadable: true}
 				}
 			}
 			return resp, nil
@@ -275,6 +302,15 @@ func (s *Session) once(ctx context.Context, method, path string, query map[strin
 		return nil, fmt.Errorf("%w: %s", ErrUnavailable, describeTransport(err))
 	}
 	return resp, nil
+}
+
+// describeBody says what an unreadable answer was, without quoting it.
+func describeBody(resp *resty.Response) string {
+	ct := resp.Header().Get("Content-Type")
+	if ct == "" {
+		ct = "no content type"
+	}
+	return fmt.Sprintf("%d bytes of %s instead of JSON", len(resp.Body()), ct)
 }
 
 // describeTransport keeps the query string (and so nothing a user typed) out of errors.

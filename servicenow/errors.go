@@ -20,6 +20,9 @@ var (
 	ErrRateLimited  = errors.New("ServiceNow asks to slow down")
 	ErrUnavailable  = errors.New("ServiceNow is not answering")
 	ErrRejected     = errors.New("ServiceNow rejected the request")
+	// ErrUnreadable is a success answer that is not the JSON asked for: a login,
+	// single sign-on or maintenance page in front of the instance.
+	ErrUnreadable = errors.New("ServiceNow answered with something other than data")
 )
 
 // Error is ServiceNow's answer to a failed call:
@@ -29,6 +32,7 @@ type Error struct {
 	Message    string
 	Detail     string
 	RetryAfter time.Duration // from Retry-After, on 429
+	Unreadable bool          // the body was not the JSON asked for
 }
 
 func (e *Error) Error() string {
@@ -45,6 +49,8 @@ func (e *Error) Error() string {
 // Is maps the status to a kind of failure.
 func (e *Error) Is(target error) bool {
 	switch target {
+	case ErrUnreadable:
+		return e.Unreadable
 	case ErrUnauthorized:
 		return e.Status == http.StatusUnauthorized
 	case ErrForbidden:

@@ -101,6 +101,10 @@ func TestRequestsThatFailAuthenticationAre401WithNoSideEffect(t *testing.T) {
 	wrongIss["iss"] = "https://sts.windows.net/evil/"
 	noServiceURL := bf.ChannelClaims(su)
 	delete(noServiceURL, "serviceurl")
+	farFuture := bf.ChannelClaims(su)
+	farFuture["exp"] = time.Now().Add(10 * 365 * 24 * time.Hour).Unix()
+	issuedLater := bf.ChannelClaims(su)
+	issuedLater["iat"] = time.Now().Add(time.Hour).Unix()
 
 	none := jwt.NewWithClaims(jwt.SigningMethodNone, bf.ChannelClaims(su))
 	none.Header["kid"] = bf.TrustedKID
@@ -124,6 +128,8 @@ func TestRequestsThatFailAuthenticationAre401WithNoSideEffect(t *testing.T) {
 		{"wrong audience", bf.Sign(wrongAud), nil},
 		{"wrong issuer", bf.Sign(wrongIss), nil},
 		{"serviceurl claim missing", bf.Sign(noServiceURL), nil},
+		{"exp ten years ahead", bf.Sign(farFuture), nil},
+		{"iat an hour ahead", bf.Sign(issuedLater), nil},
 		{"serviceUrl of the activity differs from the claim", bf.Sign(bf.ChannelClaims(su)), func(a map[string]any) { a["serviceUrl"] = "https://evil.example/" }},
 		{"channel the key is not endorsed for", bf.Sign(bf.ChannelClaims(su)), func(a map[string]any) { a["channelId"] = "slack" }},
 		{"alg none", algNone, nil},
@@ -400,22 +406,51 @@ func TestDevelopmentModeAcceptsLoopbackOnly(t *testing.T) {
 		t.Errorf("development mode sent a bot token")
 	}
 
-	// From a non-loopback address of this machine the same request is refused.
+	// An activity whose replies would go anywhere but this machine is refused:
+	// a proxy on this host could otherwise turn the bot into an open relay.
+	evil := message(bf, ada, "help")
+	evil["serviceUrl"] = "https://evil.example/"
+	if status, _ := p.post(t, "", evil); status != http.StatusUnauthorized {
+		t.Errorf("development mode with a remote serviceUrl: status %d, want 401", status)
+	}
+	time.Sleep(200 * time.Millisecond)
+	if n := len(bf.Attempts()); n != 1 {
+		t.Errorf("%d connector calls, want 1 (the loopback turn's reply only)", n)
+	}
+
+	// A non-loopback address of this machine does not even reach the bot: it
+	// listens on the loopback interfaces only.
 	ip := nonLoopbackIP()
 	if ip == nil {
-		t.Log("no non-loopback address on this machine; remote refusal checked by unit tests only")
+		t.Log("no non-loopback address on this machine; listening on loopback only is not checked here")
 		return
 	}
 	body, _ := json.Marshal(message(bf, ada, "help"))
-	dialer := &net.Dialer{LocalAddr: &net.TCPAddr{IP: ip}}
-	client := &http.Client{Transport: &http.Transport{DialContext: dialer.DialContext}}
-	resp, err := client.Post("http://"+net.JoinHostPort(ip.String(), env["PORT"])+"/api/messages", "application/json", strings.NewReader(string(body)))
-	if err != nil {
-		t.Fatal(err)
+	resp, err := http.Post("http://"+net.JoinHostPort(ip.String(), env["PORT"])+"/api/messages", "application/json", strings.NewReader(string(body)))
+	if err == nil {
+		resp.Body.Close()
+		t.Fatalf("development mode answered on %s: status %d", ip, resp.StatusCode)
 	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusUnauthorized {
-		t.Errorf("non-loopback request in development mode: status %d, want 401", resp.StatusCode)
+}
+
+func TestDevelopmentModeRefusesAPublicAddress(t *testing.T) {
+	bf := newBotFramework(t)
+	env := baseEnv(t, bf, freePort(t))
+	env["MICROSOFT_APP_ID"] = ""
+	env["PUBLIC_BASE_URL"] = "https://snowbot.example.com"
+	p := launch(t, env, "serve")
+	code, ok := p.Wait(10 * time.Second)
+	if !ok || code == 0 {
+		t.Fatalf("development mode started with a public PUBLIC_BASE_URL (exit %d)", code)
+	}
+	var line string
+	for _, l := range strings.Split(p.stderr.String(), "\n") {
+		if strings.Contains(l, "PUBLIC_BASE_URL") && strings.Contains(l, "MICROSOFT_APP_ID") {
+			line = l
+		}
+	}
+	if line == "" {
+		t.Fatalf("no line naming both MICROSOFT_APP_ID and PUBLIC_BASE_URL:\n%s", p.stderr.String())
 	}
 }
 
@@ -501,4 +536,29 @@ func TestBadConfigurationExitsWithOneLinePerProblem(t *testing.T) {
 			t.Errorf("no line for missing %s", name)
 		}
 	}
+}
+
+func TestAKeyOutageAsksTheChannelToRetryWithoutAFetchStorm(t *testing.T) {
+	bf := newBotFramework(t)
+	bf.Configure(func(s *fakebotframework.Server) { s.KeysDown = true })
+	p := startBot(t, baseEnv(t, bf, freePort(t)))
+	tok := bf.Sign(bf.ChannelClaims(bf.ServiceURL()))
+	for range 50 {
+		if status, _ := p.post(t, tok, message(bf, ada, "help")); status != http.StatusServiceUnavailable {
+			t.Fatalf("status %d while no signing key can be had, want 503 so that the channel retries", status)
+		}
+	}
+	if n := bf.MetadataFetches(); n > 3 {
+		t.Errorf("50 requests during a key outage caused %d metadata fetches", n)
+	}
+	// Once the keys are back (and the backoff is over), the same turn is answered.
+	bf.Configure(func(s *fakebotframework.Server) { s.KeysDown = false })
+	waitFor(t, 40*time.Second, "the keys to be fetched again", func() bool {
+		status, _ := p.post(t, tok, message(bf, ada, "help"))
+		if status != http.StatusOK {
+			time.Sleep(500 * time.Millisecond)
+		}
+		return status == http.StatusOK
+	})
+	waitMessages(t, bf, ada.Conversation, 1)
 }

@@ -1,6 +1,7 @@
 package test
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -124,5 +125,37 @@ func TestDoctorFindsAKeyThatDoesNotOpenTheStore(t *testing.T) {
 	w.say(ada, "incidents")
 	if reply := w.next(ada); signInURL(reply) != "" {
 		t.Fatal("key rotation signed Ada out")
+	}
+}
+
+func TestDoctorRefusesTheSampleKeyOutsideDevelopment(t *testing.T) {
+	const sample = "c25vd2JvdC1zYW1wbGUta2V5LWRvLW5vdC11c2UtaXQ=" // the key of .env.example
+	bf := newBotFramework(t)
+	env := baseEnv(t, bf, freePort(t))
+	env["TOKEN_ENCRYPTION_KEY"] = sample
+	code, out := doctor(t, env)
+	if line := failedLine(out, "TOKEN_ENCRYPTION_KEY"); code == 0 || !strings.Contains(line, "fix: set TOKEN_ENCRYPTION_KEY to the output of: openssl rand -base64 32") {
+		t.Fatalf("the sample key passed, or without the fix:\n%s", out)
+	}
+	// In development mode it is accepted, with a note.
+	env["MICROSOFT_APP_ID"] = ""
+	code, out = doctor(t, env)
+	if code != 0 || !strings.Contains(out, "• TOKEN_ENCRYPTION_KEY is the public sample key") {
+		t.Fatalf("development mode with the sample key: %d\n%s", code, out)
+	}
+}
+
+func TestDoctorKeepsTheRedisClientsOwnLinesOut(t *testing.T) {
+	bf := newBotFramework(t)
+	env := baseEnv(t, bf, freePort(t))
+	env["STORE_URL"] = "redis://127.0.0.1:" + strconv.Itoa(freePort(t)) + "/0" // nothing listens there
+	code, out := doctor(t, env)
+	if code == 0 || failedLine(out, "does not answer") == "" {
+		t.Fatalf("an unreachable Redis passed:\n%s", out)
+	}
+	for _, line := range strings.Split(out, "\n") {
+		if strings.HasPrefix(line, "redis:") {
+			t.Errorf("doctor printed the Redis client's own line: %s", line)
+		}
 	}
 }

@@ -198,3 +198,38 @@ func TestACrashedLockHolderBlocksOnlyUntilTheLockExpires(t *testing.T) {
 		t.Fatalf("%d refreshes", n)
 	}
 }
+
+// createdBy creates an incident through instance i and returns its caller's sys_id.
+func (f *fleet) createdBy(t *testing.T, i int, u user, short string) string {
+	t.Helper()
+	f.on(i).say(u, "create "+short)
+	mustContain(t, "create on instance "+strconv.Itoa(i+1), f.next(u).JSON(), "Created INC")
+	for _, inc := range f.sn.Incidents() {
+		if inc.ShortDescription == short {
+			return inc.Caller
+		}
+	}
+	t.Fatalf("no incident %q", short)
+	return ""
+}
+
+func TestTheCallerFollowsANewSignInOnEveryInstance(t *testing.T) {
+	f := newFleet(t, 2, nil)
+	f.on(0).signIn(ada, "ada.lovelace", "incidents")
+	adaID, bobID := f.sn.User("ada.lovelace").SysID, f.sn.User("bob.smith").SysID
+	if got := f.createdBy(t, 1, ada, "First, on instance 2"); got != adaID {
+		t.Fatalf("caller %q, want Ada", got)
+	}
+	// On instance 1, the same Teams user signs out and in again as another ServiceNow account.
+	f.on(0).say(ada, "signout")
+	f.next(ada)
+	f.on(0).signIn(ada, "bob.smith", "incidents")
+	// Instance 2 creates with the account now signed in, not the one it saw before.
+	if got := f.createdBy(t, 1, ada, "Second, on instance 2"); got != bobID {
+		t.Fatalf("after signing in as Bob, instance 2 created an incident with caller %q (Ada is %q, Bob %q)", got, adaID, bobID)
+	}
+	// Neither instance looked the caller up: it came with the sign-in.
+	if n := len(f.sn.Requests("/api/now/table/sys_user")); n != 2 {
+		t.Errorf("%d user lookups, want 2 (one per sign-in)", n)
+	}
+}

@@ -314,8 +314,14 @@ func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool)
 
 // messagesTo returns the delivered messages (not typing indicators) of a conversation.
 func messagesTo(bf *fakebotframework.Server, conversation string) []fakebotframework.Activity {
+	return messagesOnly(bf.DeliveredTo(conversation))
+}
+
+// messagesOnly keeps the new messages of a list of activities: no typing
+// indicators, no updates.
+func messagesOnly(all []fakebotframework.Activity) []fakebotframework.Activity {
 	var out []fakebotframework.Activity
-	for _, a := range bf.DeliveredTo(conversation) {
+	for _, a := range all {
 		if a.Method == http.MethodPost && a.Type() == "message" {
 			out = append(out, a)
 		}
@@ -326,16 +332,7 @@ func messagesTo(bf *fakebotframework.Server, conversation string) []fakebotframe
 // waitMessages waits until the conversation has received at least n messages and returns them.
 func waitMessages(t testing.TB, bf *fakebotframework.Server, conversation string, n int) []fakebotframework.Activity {
 	t.Helper()
-	count := func(all []fakebotframework.Activity) int {
-		c := 0
-		for _, a := range all {
-			if a.Method == http.MethodPost && a.Type() == "message" {
-				c++
-			}
-		}
-		return c
-	}
-	if !bf.WaitConversation(conversation, 15*time.Second, func(all []fakebotframework.Activity) bool { return count(all) >= n }) {
+	if !bf.WaitConversation(conversation, 15*time.Second, func(all []fakebotframework.Activity) bool { return len(messagesOnly(all)) >= n }) {
 		t.Fatalf("timed out waiting for %d message(s) in %s", n, conversation)
 	}
 	return messagesTo(bf, conversation)

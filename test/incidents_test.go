@@ -341,3 +341,38 @@ func TestCardSubmitForDetails(t *testing.T) {
 	w.submit(ada, map[string]any{"action": "dance"})
 	mustContain(t, "unknown button", w.next(ada).Text(), "did not understand")
 }
+
+func TestARecordIDThatIsNotASysIDNeverReachesAURL(t *testing.T) {
+	w := signedIn(t, nil)
+	table := "/api/now/table/incident"
+	w.sn.Fail(fakeservicenow.Failure{Path: table, Status: http.StatusOK,
+		Body: `{"result":[{"sys_id":{"value":"..","display_value":".."},"number":{"value":"INC0010001","display_value":"INC0010001"},"state":{"value":"2","display_value":"In Progress"}}]}`})
+	before := len(w.sn.Requests("/api/now/table/"))
+	w.say(ada, "comment INC0010001 hello")
+	mustContain(t, "reply", w.next(ada).JSON(), "record id snowbot cannot use", "changed nothing")
+	for _, r := range w.sn.Requests("/api/now/table/")[before:] {
+		if r.Method != http.MethodGet {
+			t.Errorf("a write went out: %s %s", r.Method, r.Path)
+		}
+	}
+}
+
+func TestAWebPageInsteadOfDataIsExplained(t *testing.T) {
+	w := signedIn(t, nil)
+	w.sn.Fail(fakeservicenow.Failure{Path: "/api/now/table/incident", Status: http.StatusOK, ContentType: "text/html; charset=utf-8",
+		Body: "<!doctype html><title>Log in</title><form action=/login.do>…</form>"})
+	w.say(ada, "incidents")
+	reply := w.next(ada).JSON()
+	mustContain(t, "reply", reply, "web page instead of data", "SERVICENOW_INSTANCE_URL")
+	mustNotContain(t, "reply", reply, "Sorry, something went wrong", "login.do")
+}
+
+func TestOneSecondReadsRight(t *testing.T) {
+	w := signedIn(t, nil)
+	f := fakeservicenow.Failure{Path: "/api/now/table/incident", Status: http.StatusTooManyRequests, RetryAfter: "1"}
+	w.sn.Fail(f, f) // the first is waited out, the second is passed on
+	w.say(ada, "incidents")
+	reply := w.next(ada).JSON()
+	mustContain(t, "reply", reply, "try again in 1 second.")
+	mustNotContain(t, "reply", reply, "1 seconds")
+}

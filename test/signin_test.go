@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -85,6 +86,12 @@ func TestSignInThroughTeamsVerifyStateInvoke(t *testing.T) {
 		t.Fatalf("confirmation: %s", reply.JSON())
 	}
 	mustContain(t, "resumed detail", w.next(ada).JSON(), "INC0010003", "VPN disconnects every hour", "David Miller")
+
+	// The person also types the code the page showed: no false alarm.
+	w.say(ada, code)
+	reply := w.next(ada).Text()
+	mustContain(t, "the same code typed after Teams passed it on", reply, "already signed in")
+	mustNotContain(t, "the same code typed after Teams passed it on", reply, "no sign-in is waiting")
 
 	// The pop-up closed without a code: acknowledged, nothing said.
 	if status, _ := w.invoke(ada, "signin/verifyState", map[string]any{"state": "CancelledByUser"}); status != http.StatusOK {
@@ -483,4 +490,47 @@ func TestAFailedRefreshAnswersWithASignInCardThatSaysWhy(t *testing.T) {
 	// The tokens were kept: once the token endpoint answers again, no sign-in is needed.
 	w.say(ada, "incidents")
 	mustContain(t, "list after the token endpoint recovered", w.next(ada).JSON(), "INC0010001")
+}
+
+func TestTheSignInPageRunsOnlyScriptsTheBotServes(t *testing.T) {
+	w := newWorld(t, nil)
+	resp, err := http.Get(w.startSignIn(ada, "incidents"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := readAll(resp)
+	csp := resp.Header.Get("Content-Security-Policy")
+	if !strings.Contains(csp, "script-src 'self';") || strings.Contains(csp, "http") {
+		t.Fatalf("the page's CSP allows scripts from elsewhere: %s", csp)
+	}
+	scripts := regexp.MustCompile(`<script src="([^"]+)"`).FindAllStringSubmatch(page, -1)
+	if len(scripts) != 2 {
+		t.Fatalf("want the Teams library and the page's script, got %v", scripts)
+	}
+	for _, s := range scripts {
+		if !strings.HasPrefix(s[1], "/") || strings.HasPrefix(s[1], "//") {
+			t.Errorf("script from elsewhere: %s", s[1])
+		}
+		r, err := http.Get(w.bot.URL + s[1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		body := readAll(r)
+		if r.StatusCode != http.StatusOK || !strings.Contains(r.Header.Get("Content-Type"), "javascript") || len(body) == 0 {
+			t.Errorf("%s: %d %s", s[1], r.StatusCode, r.Header.Get("Content-Type"))
+		}
+		if strings.Contains(s[1], "teams-js") {
+			// Byte for byte the file of the pinned npm package.
+			npm, err := os.ReadFile(filepath.Join("js", "node_modules", "@microsoft", "teams-js", "dist", "umd", "MicrosoftTeams.min.js"))
+			if err != nil {
+				nodeTool(t, "render-cards.mjs") // skips (or fails in CI) when the Node tools are missing
+				t.Fatal(err)
+			}
+			if body != string(npm) {
+				t.Errorf("the served Teams library differs from npm @microsoft/teams-js")
+			}
+		}
+	}
+	// Without scripts the code is still there to type.
+	pageCode(t, page)
 }

@@ -1,6 +1,7 @@
-// Package store is where snowbot keeps sign-in state: each user's sealed
-// ServiceNow tokens, sign-ins waiting for ServiceNow's redirect, and tokens
-// waiting for their verification code. Values arrive sealed; a store never sees
+// Package store is where snowbot keeps its state: each user's sealed
+// ServiceNow tokens, sign-ins waiting for ServiceNow's redirect, tokens
+// waiting for their verification code, and small sealed records with an
+// expiry (what a form submission answered, which events were handled). Values arrive sealed; a store never sees
 // a secret in plain text. Implementations: boltstore (one instance) and
 // redisstore (several instances).
 package store
@@ -26,6 +27,10 @@ type Store interface {
 	PutTokens(ctx context.Context, user string, sealed []byte) error
 	// DeleteTokens forgets them; deleting nothing is not an error.
 	DeleteTokens(ctx context.Context, user string) error
+	// SwapTokens replaces the user's tokens only if they are still exactly old,
+	// so an update never overwrites a refresh that happened meanwhile. It
+	// reports whether it did.
+	SwapTokens(ctx context.Context, user string, old, sealed []byte) (bool, error)
 
 	// PutPending keeps a sign-in that waits for ServiceNow's redirect, under its state id.
 	PutPending(ctx context.Context, id string, sealed []byte, ttl time.Duration) error
@@ -43,6 +48,16 @@ type Store interface {
 	// TakeHeld removes the held record only if it is still exactly sealed, so a
 	// code binds once and never binds a newer sign-in. It reports whether it did.
 	TakeHeld(ctx context.Context, user string, sealed []byte) (bool, error)
+
+	// PutRecord keeps a sealed record under key; ttl 0 keeps it until deleted.
+	PutRecord(ctx context.Context, key string, sealed []byte, ttl time.Duration) error
+	// PutRecordIfAbsent keeps it only if the key holds nothing (or only an
+	// expired record), atomically across instances. It reports whether it did.
+	PutRecordIfAbsent(ctx context.Context, key string, sealed []byte, ttl time.Duration) (bool, error)
+	// GetRecord returns the record, or ErrNotFound.
+	GetRecord(ctx context.Context, key string) ([]byte, error)
+	// DeleteRecord forgets it; deleting nothing is not an error.
+	DeleteRecord(ctx context.Context, key string) error
 
 	// Ping reports whether the store can serve.
 	Ping(ctx context.Context) error

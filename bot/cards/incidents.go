@@ -40,12 +40,12 @@ func IncidentList(instanceURL string, incidents []servicenow.Incident, total int
 			"separator": true,
 			"items": []Element{
 				{"type": "TextBlock", "wrap": true, "weight": "Bolder",
-					"text": fmt.Sprintf("[%s](%s) · %s · %s", inc.Number, link, label(inc.State), label(inc.Priority))},
-				Para(Clip(inc.ShortDescription, maxShort)),
+					"text": fmt.Sprintf("[%s](%s) · %s · %s", Plain(inc.Number), link, label(inc.State), label(inc.Priority))},
+				Para(Plain(Clip(inc.ShortDescription, maxShort))),
 			},
 			"selectAction": Submit("Details", map[string]any{"action": ActionShowIncident, "number": inc.Number}),
 		})
-		fmt.Fprintf(&fb, "- %s (%s, %s): %s\n", inc.Number, label(inc.State), label(inc.Priority), Clip(inc.ShortDescription, maxShort))
+		fmt.Fprintf(&fb, "- %s (%s, %s): %s\n", Plain(inc.Number), label(inc.State), label(inc.Priority), Plain(Clip(inc.ShortDescription, maxShort)))
 	}
 	if more := total - len(incidents); more > 0 {
 		body = append(body, Subtle(fmt.Sprintf("…and %d more.", more)))
@@ -59,29 +59,31 @@ func IncidentList(instanceURL string, incidents []servicenow.Incident, total int
 	}
 }
 
-// IncidentDetail shows one incident with buttons to comment and resolve.
-func IncidentDetail(instanceURL string, inc servicenow.Incident) Card {
+// IncidentDetail shows one incident with buttons to comment and resolve. form
+// names this card in what its buttons submit, so a second click on the same
+// button is recognised as such.
+func IncidentDetail(instanceURL string, inc servicenow.Incident, form string) Card {
 	link := IncidentLink(instanceURL, inc.SysID)
 	facts := []Fact{
 		{"State", label(inc.State)},
 		{"Priority", label(inc.Priority)},
-		{"Assignment group", orDash(inc.AssignmentGroup)},
-		{"Assigned to", orDash(inc.AssignedTo)},
-		{"Caller", orDash(inc.Caller)},
-		{"Last updated", orDash(inc.Updated)},
+		{"Assignment group", plainOrDash(inc.AssignmentGroup)},
+		{"Assigned to", plainOrDash(inc.AssignedTo)},
+		{"Caller", plainOrDash(inc.Caller)},
+		{"Last updated", plainOrDash(inc.Updated)},
 	}
 	body := []Element{
-		Title(inc.Number),
-		Heading(Clip(inc.ShortDescription, maxShort)),
+		Title(Plain(inc.Number)),
+		Heading(Plain(Clip(inc.ShortDescription, maxShort))),
 		Facts(facts...),
 	}
 	var fb strings.Builder
-	fmt.Fprintf(&fb, "%s: %s\n", inc.Number, Clip(inc.ShortDescription, maxShort))
+	fmt.Fprintf(&fb, "%s: %s\n", Plain(inc.Number), Plain(Clip(inc.ShortDescription, maxShort)))
 	for _, f := range facts {
 		fmt.Fprintf(&fb, "%s: %s\n", f.Title, f.Value)
 	}
 	if inc.Description != "" {
-		body = append(body, Para(Clip(inc.Description, maxDescription)))
+		body = append(body, Para(Plain(Clip(inc.Description, maxDescription))))
 	}
 	if len(inc.Comments) > 0 {
 		body = append(body, Heading("Latest comments"))
@@ -91,9 +93,9 @@ func IncidentDetail(instanceURL string, inc servicenow.Incident) Card {
 				break
 			}
 			body = append(body,
-				Element{"type": "TextBlock", "wrap": true, "isSubtle": true, "size": "Small", "spacing": "Medium", "text": c.Author + " · " + c.At},
-				Element{"type": "TextBlock", "wrap": true, "spacing": "None", "text": Clip(c.Text, maxComment)})
-			fmt.Fprintf(&fb, "- %s (%s): %s\n", c.Author, c.At, Clip(c.Text, maxComment))
+				Element{"type": "TextBlock", "wrap": true, "isSubtle": true, "size": "Small", "spacing": "Medium", "text": Plain(c.Author + " · " + c.At)},
+				Element{"type": "TextBlock", "wrap": true, "spacing": "None", "text": Plain(Clip(c.Text, maxComment))})
+			fmt.Fprintf(&fb, "- %s (%s): %s\n", Plain(c.Author), Plain(c.At), Plain(Clip(c.Text, maxComment)))
 		}
 	}
 	actions := []Element{
@@ -101,20 +103,21 @@ func IncidentDetail(instanceURL string, inc servicenow.Incident) Card {
 		ShowCard("Comment", []Element{
 			Element{"type": "Input.Text", "id": "comment", "label": "Comment (the caller sees it)", "isMultiline": true,
 				"isRequired": true, "errorMessage": "Type a comment", "maxLength": 4000},
-		}, Submit("Add comment", map[string]any{"action": ActionComment, "number": inc.Number})),
+		}, Submit("Add comment", map[string]any{"action": ActionComment, "number": inc.Number, "form": form})),
 	}
 	if !inc.Closed() {
 		actions = append(actions, ShowCard("Resolve", []Element{
 			Element{"type": "Input.Text", "id": "notes", "label": "Resolution notes", "isMultiline": true,
 				"isRequired": true, "errorMessage": "Say how it was resolved", "maxLength": 4000},
-		}, Submit("Resolve incident", map[string]any{"action": ActionResolve, "number": inc.Number})))
+		}, Submit("Resolve incident", map[string]any{"action": ActionResolve, "number": inc.Number, "form": form})))
 	}
 	fmt.Fprintf(&fb, "Open it in ServiceNow: %s\n", link)
 	return Card{Body: body, Actions: actions, Fallback: fb.String()}
 }
 
-// CreateForm asks for a new incident's details.
-func CreateForm() Card {
+// CreateForm asks for a new incident's details; form names this card in what
+// it submits, so the same form sent twice creates one incident.
+func CreateForm(form string) Card {
 	return Card{
 		Body: []Element{
 			Title("Report an incident"),
@@ -124,7 +127,7 @@ func CreateForm() Card {
 			{"type": "Input.ChoiceSet", "id": "urgency", "label": "Urgency", "value": "3", "choices": []map[string]string{
 				{"title": "High", "value": "1"}, {"title": "Medium", "value": "2"}, {"title": "Low", "value": "3"}}},
 		},
-		Actions:  []Element{Submit("Create incident", map[string]any{"action": ActionCreate})},
+		Actions:  []Element{Submit("Create incident", map[string]any{"action": ActionCreate, "form": form})},
 		Fallback: "To report an incident, type: create <short description>",
 	}
 }
@@ -134,12 +137,12 @@ func Created(instanceURL string, inc servicenow.Incident) Card {
 	link := IncidentLink(instanceURL, inc.SysID)
 	return Card{
 		Body: []Element{
-			Heading("Created " + inc.Number),
-			Para(Clip(inc.ShortDescription, maxShort)),
-			Subtle("You are the caller. Type **incident " + inc.Number + "** to follow it."),
+			Heading("Created " + Plain(inc.Number)),
+			Para(Plain(Clip(inc.ShortDescription, maxShort))),
+			Subtle("You are the caller. Type **incident " + Plain(inc.Number) + "** to follow it."),
 		},
 		Actions:  []Element{OpenURL("Open in ServiceNow", link)},
-		Fallback: fmt.Sprintf("Created %s: %s\n%s", inc.Number, Clip(inc.ShortDescription, maxShort), link),
+		Fallback: fmt.Sprintf("Created %s: %s\n%s", Plain(inc.Number), Plain(Clip(inc.ShortDescription, maxShort)), link),
 	}
 }
 
@@ -159,16 +162,28 @@ func Clip(s string, n int) string {
 	return string(r[:n-1]) + "…"
 }
 
+// label is a field's display value as plain text.
 func label(v servicenow.Value) string {
 	if v.Display != "" {
-		return v.Display
+		return Plain(v.Display)
 	}
-	return orDash(v.Value)
+	return plainOrDash(v.Value)
 }
+
+func plainOrDash(s string) string { return orDash(Plain(s)) }
 
 func orDash(s string) string {
 	if strings.TrimSpace(s) == "" {
 		return "—"
 	}
 	return s
+}
+
+// Receipt replaces a form once it has been sent: its title and what came of
+// it, with no inputs and no button left to send it again.
+func Receipt(title, outcome string) Card {
+	return Card{
+		Body:     []Element{Heading(title), Subtle(outcome)},
+		Fallback: title + ": " + outcome,
+	}
 }

@@ -13,7 +13,6 @@ import (
 
 	"github.com/MicahParks/jwkset"
 	"golang.org/x/sync/singleflight"
-	"golang.org/x/time/rate"
 )
 
 // signingKey is one published key and the channels it is endorsed for.
@@ -27,50 +26,67 @@ type signingKey struct {
 // keyfunc/jwkset would fetch and refresh a JWK Set, but they drop the
 // Bot Framework's "endorsements" member that binds a key to channels, and they
 // know only a fixed JWKS URL, not the OpenID metadata document that names it.
-// So this type fetches metadata and keys itself (parsing keys with jwkset) and
-// keeps the same refresh rules: on a schedule, and on an unknown kid at most once
-// per unknownKIDEvery.
+// So this type fetches metadata and keys itself (parsing keys with jwkset).
+//
+// When keys are fetched:
+//   - on a schedule (refreshEvery);
+//   - for a kid it does not know, but at most once per unknownKIDCooldown, and
+//     never twice for the same kid within missedKIDMemory. Anyone can send a
+//     made-up kid, so one such request must not use up the chance to learn a
+//     genuine new key: every cooldown window allows a new fetch, and whatever
+//     fetch happens brings every key published by then;
+//   - after a failed fetch, not before a backoff that doubles up to
+//     maxFetchBackoff, so an outage of the key endpoint is not hammered by
+//     every request; all concurrent callers share one fetch.
 type keySet struct {
-	metadataURL     string
-	client          *http.Client
-	refreshEvery    time.Duration
-	unknownKIDLimit *rate.Limiter
+	metadataURL string
+	client      *http.Client
+	now         func() time.Time
 
 	group singleflight.Group
 
-	mu        sync.RWMutex
-	keys      map[string]signingKey
-	fetchedAt time.Time
+	mu             sync.RWMutex
+	keys           map[string]signingKey
+	fetchedAt      time.Time            // last successful fetch
+	lastUnknownKID time.Time            // last fetch caused by an unknown kid
+	missed         map[string]time.Time // kids still unknown after a fetch that followed their arrival
+	failures       int                  // consecutive failed fetches
+	retryAt        time.Time            // no fetch before this after a failure
 }
 
 const (
-	defaultRefreshEvery = 24 * time.Hour
-	unknownKIDEvery     = 5 * time.Minute
-	maxKeyDocument      = 1 << 20
+	refreshEvery       = 24 * time.Hour
+	unknownKIDCooldown = 30 * time.Second
+	missedKIDMemory    = 5 * time.Minute
+	maxMissedKIDs      = 1024
+	firstFetchBackoff  = time.Second
+	maxFetchBackoff    = 30 * time.Second
+	maxKeyDocument     = 1 << 20
 )
 
-func newKeySet(metadataURL string, client *http.Client) *keySet {
-	return &keySet{
-		metadataURL:     metadataURL,
-		client:          client,
-		refreshEvery:    defaultRefreshEvery,
-		unknownKIDLimit: rate.NewLimiter(rate.Every(unknownKIDEvery), 1),
-	}
+func newKeySet(metadataURL string, client *http.Client, now func() time.Time) *keySet {
+	return &keySet{metadataURL: metadataURL, client: client, now: now, missed: map[string]time.Time{}}
 }
 
-// errUnknownKey means the token names a key that is not published, even after a refresh.
-var errUnknownKey = errors.New("signing key is not published by the Bot Framework")
+var (
+	// errUnknownKey means the token names a key that is not published.
+	errUnknownKey = errors.New("signing key is not published by the Bot Framework")
+	// ErrKeysUnavailable means no key could be had from the Bot Framework: the
+	// request may be genuine, so the channel should try again later (503).
+	ErrKeysUnavailable = errors.New("the Bot Framework's signing keys cannot be fetched right now")
+)
 
 // key returns the published key with this kid, refreshing the set when it is
-// stale, and (rate-limited) when the kid is unknown.
+// stale and, within the limits above, when the kid is unknown.
 func (s *keySet) key(ctx context.Context, kid string) (signingKey, error) {
+	now := s.now()
 	s.mu.RLock()
 	k, found := s.keys[kid]
-	stale := s.keys == nil || time.Since(s.fetchedAt) > s.refreshEvery
+	stale := s.keys == nil || now.Sub(s.fetchedAt) > refreshEvery
 	s.mu.RUnlock()
 
 	if stale {
-		if err := s.refresh(ctx); err != nil {
+		if err := s.refresh(ctx, false); err != nil {
 			if found {
 				// Keep serving a known key when the refresh fails: an outage of the
 				// key endpoint must not lock every user out.
@@ -85,44 +101,75 @@ func (s *keySet) key(ctx context.Context, kid string) (signingKey, error) {
 	if found {
 		return k, nil
 	}
-	if !s.unknownKIDLimit.Allow() {
+	if !s.mayFetchFor(kid, now) {
 		return signingKey{}, errUnknownKey
 	}
-	if err := s.refresh(ctx); err != nil {
+	if err := s.refresh(ctx, true); err != nil {
 		return signingKey{}, err
 	}
-	s.mu.RLock()
-	k, found = s.keys[kid]
-	s.mu.RUnlock()
-	if !found {
-		return signingKey{}, errUnknownKey
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if k, found = s.keys[kid]; found {
+		return k, nil
 	}
-	return k, nil
+	s.rememberMissed(kid, now)
+	return signingKey{}, errUnknownKey
+}
+
+// mayFetchFor says whether an unknown kid may cause a fetch now.
+func (s *keySet) mayFetchFor(kid string, now time.Time) bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if at, ok := s.missed[kid]; ok && now.Sub(at) < missedKIDMemory {
+		return false // looked for after it arrived, and not there
+	}
+	return s.lastUnknownKID.IsZero() || now.Sub(s.lastUnknownKID) >= unknownKIDCooldown
+}
+
+// rememberMissed notes a kid that a fetch did not find; s.mu is held. The
+// memory is bounded: expired entries go first, then arbitrary ones.
+func (s *keySet) rememberMissed(kid string, now time.Time) {
+	if len(s.missed) >= maxMissedKIDs {
+		for k, at := range s.missed {
+			if now.Sub(at) >= missedKIDMemory || len(s.missed) >= maxMissedKIDs {
+				delete(s.missed, k)
+			}
+		}
+	}
+	s.missed[kid] = now
 }
 
 // Preload fetches the keys now; used at start and by doctor to report problems early.
-func (s *keySet) Preload(ctx context.Context) error { return s.refresh(ctx) }
+func (s *keySet) Preload(ctx context.Context) error { return s.refresh(ctx, false) }
 
-// refresh fetches metadata and keys once for all concurrent callers.
-func (s *keySet) refresh(ctx context.Context) error {
+// refresh fetches metadata and keys once for all concurrent callers, unless a
+// recent failure asks to wait.
+func (s *keySet) refresh(ctx context.Context, forUnknownKID bool) error {
+	s.mu.RLock()
+	wait := s.retryAt.Sub(s.now())
+	s.mu.RUnlock()
+	if wait > 0 {
+		return fmt.Errorf("%w: the last fetch failed; next try in %s", ErrKeysUnavailable, wait.Round(time.Second))
+	}
 	_, err, _ := s.group.Do("refresh", func() (any, error) {
+		if forUnknownKID {
+			s.mu.Lock()
+			s.lastUnknownKID = s.now()
+			s.mu.Unlock()
+		}
 		// The fetch outlives a single caller's cancellation: other callers wait on it.
 		fetchCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
 		keys, err := s.fetch(fetchCtx)
-		if err != nil {
-			s.mu.Lock()
-			if s.keys != nil {
-				// Try again in a minute rather than on every request of an outage.
-				s.fetchedAt = time.Now().Add(time.Minute - s.refreshEvery)
-			}
-			s.mu.Unlock()
-			return nil, err
-		}
 		s.mu.Lock()
-		s.keys = keys
-		s.fetchedAt = time.Now()
-		s.mu.Unlock()
+		defer s.mu.Unlock()
+		if err != nil {
+			s.failures++
+			backoff := min(firstFetchBackoff<<(s.failures-1), maxFetchBackoff)
+			s.retryAt = s.now().Add(backoff)
+			return nil, fmt.Errorf("%w: %w", ErrKeysUnavailable, err)
+		}
+		s.keys, s.fetchedAt, s.failures, s.retryAt = keys, s.now(), 0, time.Time{}
 		return nil, nil
 	})
 	return err

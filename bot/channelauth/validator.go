@@ -36,8 +36,13 @@ type Settings struct {
 	Now func() time.Time
 }
 
-// Leeway is the clock skew accepted on exp and nbf.
+// Leeway is the clock skew accepted on exp, nbf and iat.
 const Leeway = 5 * time.Minute
+
+// maxLifetime is the longest a channel token may still be valid for: the Bot
+// Framework issues tokens for far less, so an exp beyond it is not genuine. It
+// also bounds how long a verified token is remembered.
+const maxLifetime = 24 * time.Hour
 
 // maxCachedTokens bounds the verified-token cache.
 const maxCachedTokens = 4096
@@ -75,13 +80,14 @@ func New(s Settings) *Validator {
 	}
 	return &Validator{
 		settings: s,
-		keys:     newKeySet(s.MetadataURL, s.HTTPClient),
+		keys:     newKeySet(s.MetadataURL, s.HTTPClient, s.Now),
 		parser: jwt.NewParser(
 			jwt.WithValidMethods([]string{"RS256"}),
 			jwt.WithIssuer(s.Issuer),
 			jwt.WithAudience(s.AppID),
 			jwt.WithLeeway(Leeway),
 			jwt.WithExpirationRequired(),
+			jwt.WithIssuedAt(),
 			jwt.WithTimeFunc(s.Now),
 		),
 		verified: make(map[[32]byte]verifiedToken),
@@ -155,6 +161,9 @@ func (v *Validator) verify(ctx context.Context, raw string) (verifiedToken, erro
 	exp, err := claims.GetExpirationTime()
 	if err != nil || exp == nil {
 		return verifiedToken{}, fmt.Errorf("%w: no exp", ErrUnauthorized)
+	}
+	if exp.Sub(now) > maxLifetime+Leeway {
+		return verifiedToken{}, fmt.Errorf("%w: exp is %s away, longer than any channel token lives", ErrUnauthorized, exp.Sub(now).Round(time.Minute))
 	}
 	tok := verifiedToken{claims: claims, endorsements: endorsements, expires: exp.Add(Leeway)}
 	if v.settings.CacheVerified {

@@ -7,10 +7,12 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -182,5 +184,124 @@ func TestVerifiedTokenCacheIsBounded(t *testing.T) {
 	v.mu.Unlock()
 	if n > maxCachedTokens {
 		t.Fatalf("cache holds %d tokens, bound is %d", n, maxCachedTokens)
+	}
+}
+
+// fakeClock is a clock the test moves by hand.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *fakeClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
+
+func TestABogusKidCannotStarveAKeyRotation(t *testing.T) {
+	ks := newKeyServer(t)
+	clock := &fakeClock{now: time.Now()}
+	v := New(Settings{AppID: appID, Issuer: "https://api.botframework.com", MetadataURL: ks.URL + "/meta", Now: clock.Now})
+	su := "https://smba.example/amer/"
+	if _, err := v.Authenticate(context.Background(), act("msteams"), "Bearer "+ks.sign(claims(su), "k1")); err != nil {
+		t.Fatal(err)
+	}
+	// An attacker sends a made-up kid: one fetch, nothing found.
+	bogus := func(i int) error {
+		_, err := v.Authenticate(context.Background(), act("msteams"), "Bearer "+ks.sign(claims(su), fmt.Sprintf("bogus-%d", i)))
+		return err
+	}
+	if err := bogus(0); !errors.Is(err, ErrUnauthorized) {
+		t.Fatalf("bogus kid: %v", err)
+	}
+	if ks.keyFetches() != 2 {
+		t.Fatalf("%d key fetches, want 2", ks.keyFetches())
+	}
+	// Right after, the Bot Framework rotates to a new key, and the attacker keeps
+	// sending a fresh made-up kid every second.
+	ks.mu.Lock()
+	ks.kid = "k2"
+	ks.mu.Unlock()
+	genuine := "Bearer " + ks.sign(claims(su), "k2")
+	accepted := false
+	for i := 1; i <= int(unknownKIDCooldown/time.Second)+1; i++ {
+		clock.Advance(time.Second)
+		_ = bogus(i)
+		if _, err := v.Authenticate(context.Background(), act("msteams"), genuine); err == nil {
+			accepted = true
+			break
+		}
+	}
+	if !accepted {
+		t.Fatalf("a genuine token with the rotated key was still refused %s after the rotation", unknownKIDCooldown+time.Second)
+	}
+	// The flood of made-up kids cost at most one fetch per cooldown window.
+	if n := ks.keyFetches(); n > 3 {
+		t.Fatalf("%d key fetches during a flood of made-up kids, want at most 3", n)
+	}
+	// The same bogus kid again, even after the cooldown, causes no fetch: it was looked for.
+	clock.Advance(unknownKIDCooldown)
+	before := ks.keyFetches()
+	_ = bogus(0)
+	if ks.keyFetches() != before {
+		t.Fatal("a kid already looked for caused another fetch")
+	}
+}
+
+func TestNoFetchStormWhileTheKeyEndpointIsDown(t *testing.T) {
+	var fetches atomic.Int32
+	down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fetches.Add(1)
+		http.Error(w, "unavailable", http.StatusServiceUnavailable)
+	}))
+	t.Cleanup(down.Close)
+	clock := &fakeClock{now: time.Now()}
+	v := New(Settings{AppID: appID, Issuer: "https://api.botframework.com", MetadataURL: down.URL + "/meta", Now: clock.Now})
+	tok := "Bearer " + newKeyServer(t).sign(claims("https://smba.example/amer/"), "k1")
+
+	var wg sync.WaitGroup
+	for range 100 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := v.Authenticate(context.Background(), act("msteams"), tok)
+			if !errors.Is(err, ErrKeysUnavailable) {
+				t.Errorf("with no keys to be had: %v, want ErrKeysUnavailable", err)
+			}
+		}()
+	}
+	wg.Wait()
+	for range 100 {
+		_, _ = v.Authenticate(context.Background(), act("msteams"), tok)
+	}
+	if n := fetches.Load(); n != 1 {
+		t.Fatalf("200 requests during an outage caused %d metadata fetches, want 1 (then a backoff)", n)
+	}
+	// The backoff doubles: 1 s, then 2 s.
+	clock.Advance(1100 * time.Millisecond)
+	_, _ = v.Authenticate(context.Background(), act("msteams"), tok)
+	clock.Advance(1100 * time.Millisecond)
+	_, _ = v.Authenticate(context.Background(), act("msteams"), tok)
+	if n := fetches.Load(); n != 2 {
+		t.Fatalf("%d fetches, want 2: the second backoff is 2 s", n)
+	}
+}
+
+func TestTokensFromTheFutureAreRefused(t *testing.T) {
+	ks := newKeyServer(t)
+	v := newValidator(ks, true)
+	su := "https://smba.example/amer/"
+	farExp := claims(su)
+	farExp["exp"] = time.Now().Add(10 * 365 * 24 * time.Hour).Unix()
+	futureIat := claims(su)
+	futureIat["iat"] = time.Now().Add(time.Hour).Unix()
+	futureNbf := claims(su)
+	futureNbf["nbf"] = time.Now().Add(6 * time.Minute).Unix()
+	for name, c := range map[string]jwt.MapClaims{"exp ten years ahead": farExp, "iat an hour ahead": futureIat, "nbf beyond the skew": futureNbf} {
+		if _, err := v.Authenticate(context.Background(), act("msteams"), "Bearer "+ks.sign(c, "k1")); !errors.Is(err, ErrUnauthorized) {
+			t.Errorf("%s accepted: %v", name, err)
+		}
 	}
 }

@@ -51,6 +51,10 @@ type Server struct {
 	RequireBotToken bool
 	// IdentityHeader is the secret App Service gives a managed identity endpoint's callers.
 	IdentityHeader string
+	// KeysDown makes the OpenID metadata endpoint answer 503, as in an outage.
+	KeysDown bool
+	// Hang makes the connector hold every request until the caller gives up.
+	Hang bool
 
 	mu              sync.Mutex
 	metadataFetches int
@@ -74,6 +78,7 @@ type TokenRequest struct {
 
 // Activity is one request to the connector.
 type Activity struct {
+	ID             string // the id the connector gave a new activity
 	Method         string
 	Path           string
 	ConversationID string
@@ -150,7 +155,12 @@ func (s *Server) IdentityEndpoint() string { return s.URL + "/msi/token" }
 func (s *Server) metadata(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.metadataFetches++
+	down := s.KeysDown
 	s.mu.Unlock()
+	if down {
+		writeJSON(w, http.StatusServiceUnavailable, errorBody("ServiceUnavailable", "try again later"))
+		return
+	}
 	writeJSON(w, http.StatusOK, map[string]any{
 		"issuer":                                s.Issuer,
 		"authorization_endpoint":                "https://invalid.botframework.com",
@@ -311,7 +321,7 @@ func (s *Server) connector(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
-	requireToken := s.RequireBotToken
+	requireToken, hang := s.RequireBotToken, s.Hang
 	var f *Failure
 	if len(s.failures) > 0 {
 		f = &s.failures[0]
@@ -319,6 +329,12 @@ func (s *Server) connector(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Unlock()
 
+	if hang {
+		<-r.Context().Done() // like a connector that accepted the connection and never answers
+		rec.Status = 0
+		s.record(rec, false)
+		return
+	}
 	if requireToken {
 		tok, _ := strings.CutPrefix(rec.Authorization, "Bearer ")
 		if !s.ValidBotToken(tok) {
@@ -357,6 +373,9 @@ func (s *Server) record(a Activity, delivered bool) string {
 		return ""
 	}
 	s.nextID++
+	if a.Method == http.MethodPost {
+		a.ID = fmt.Sprintf("1%012d", s.nextID)
+	}
 	s.delivered = append(s.delivered, a)
 	s.byConversation[a.ConversationID] = append(s.byConversation[a.ConversationID], a)
 	close(s.changed)

@@ -7,9 +7,11 @@
 package fakeservicenow
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"io"
 	mathrand "math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -77,7 +79,9 @@ type Failure struct {
 	Hang       time.Duration // wait this long before answering (or before Status)
 	Message    string        // error.message; a default per status otherwise
 	Detail     string
-	Body       string // a raw JSON body instead of the error body
+	Body       string // a raw body instead of the error body
+	// ContentType of Body; JSON when empty.
+	ContentType string
 }
 
 // Faults are random failures of Table API calls.
@@ -163,6 +167,9 @@ func (s *Server) failing(next http.Handler) http.Handler {
 			return
 		}
 		if f.Hang > 0 {
+			// Read the body first: only then does the server notice a client that gives up.
+			body, _ := io.ReadAll(r.Body)
+			r.Body = io.NopCloser(bytes.NewReader(body))
 			select {
 			case <-time.After(f.Hang):
 			case <-r.Context().Done():
@@ -178,7 +185,11 @@ func (s *Server) failing(next http.Handler) http.Handler {
 			w.Header().Set("Retry-After", f.RetryAfter)
 		}
 		if f.Body != "" {
-			w.Header().Set("Content-Type", "application/json;charset=UTF-8")
+			ct := f.ContentType
+			if ct == "" {
+				ct = "application/json;charset=UTF-8"
+			}
+			w.Header().Set("Content-Type", ct)
 			w.WriteHeader(f.Status)
 			_, _ = w.Write([]byte(f.Body))
 			return

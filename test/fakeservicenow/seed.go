@@ -45,7 +45,8 @@ var (
 // DemoUser is the account the demo's sign-in page consents as.
 const DemoUser = "ada.lovelace"
 
-func sysID(prefix string, n int) string { return fmt.Sprintf("%s%028d", prefix, n) }
+// sysID is a 32-character hexadecimal id, as ServiceNow's.
+func sysID(prefix string, n int) string { return fmt.Sprintf("%s%030d", prefix, n) }
 
 // seed fills the instance with a few people and a dozen incidents in several states.
 func (s *Server) seed() {
@@ -184,4 +185,18 @@ func (s *Server) AddIncident(callerUserName, shortDescription string) string {
 	s.nextInc++
 	s.incidents = append(s.incidents, inc)
 	return inc.Number
+}
+
+// AddComment adds a customer-visible comment to an incident as the user with this user_name.
+func (s *Server) AddComment(number, byUserName, text string) {
+	u := s.findUser(byUserName)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, inc := range s.incidents {
+		if inc.Number == number {
+			now := time.Now().UTC().Truncate(time.Second)
+			inc.Comments = append(inc.Comments, Journal{At: now, By: u.SysID, Text: text})
+			inc.Updated = now
+		}
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"sync"
@@ -23,6 +24,7 @@ var (
 	bucketTokens  = []byte("tokens")
 	bucketPending = []byte("pending")
 	bucketHeld    = []byte("held")
+	bucketRecords = []byte("records")
 )
 
 // sweepEvery is how often expired pending and held records are deleted.
@@ -51,7 +53,7 @@ func Open(path string) (*Store, error) {
 		return nil, fmt.Errorf("store file %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketTokens, bucketPending, bucketHeld} {
+		for _, b := range [][]byte{bucketTokens, bucketPending, bucketHeld, bucketRecords} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -102,6 +104,64 @@ func (s *Store) PutTokens(ctx context.Context, user string, sealed []byte) error
 func (s *Store) DeleteTokens(ctx context.Context, user string) error {
 	return s.db.Update(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketTokens).Delete([]byte(user))
+	})
+}
+
+func (s *Store) SwapTokens(ctx context.Context, user string, old, sealed []byte) (bool, error) {
+	swapped := false
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketTokens)
+		if !bytes.Equal(b.Get([]byte(user)), old) {
+			return nil
+		}
+		swapped = true
+		return b.Put([]byte(user), sealed)
+	})
+	return swapped, err
+}
+
+// noExpiry is the expiry written for a record kept until deleted.
+var noExpiry = time.Unix(0, math.MaxInt64)
+
+func (s *Store) expiry(ttl time.Duration) time.Time {
+	if ttl <= 0 {
+		return noExpiry
+	}
+	return s.now().Add(ttl)
+}
+
+func (s *Store) PutRecord(ctx context.Context, key string, sealed []byte, ttl time.Duration) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketRecords).Put([]byte(key), encode(s.expiry(ttl), 0, sealed))
+	})
+}
+
+func (s *Store) PutRecordIfAbsent(ctx context.Context, key string, sealed []byte, ttl time.Duration) (bool, error) {
+	put := false
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketRecords)
+		if _, _, _, err := s.live(b, key); err == nil {
+			return nil
+		}
+		put = true
+		return b.Put([]byte(key), encode(s.expiry(ttl), 0, sealed))
+	})
+	return put, err
+}
+
+func (s *Store) GetRecord(ctx context.Context, key string) ([]byte, error) {
+	var out []byte
+	err := s.db.View(func(tx *bolt.Tx) error {
+		var err error
+		_, _, out, err = s.live(tx.Bucket(bucketRecords), key)
+		return err
+	})
+	return out, err
+}
+
+func (s *Store) DeleteRecord(ctx context.Context, key string) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketRecords).Delete([]byte(key))
 	})
 }
 
@@ -206,7 +266,7 @@ func (s *Store) TakeHeld(ctx context.Context, user string, sealed []byte) (bool,
 	return taken, err
 }
 
-// sweep deletes expired pending and held records, so abandoned sign-ins do not pile up.
+// sweep deletes expired records, so abandoned sign-ins and old answers do not pile up.
 func (s *Store) sweep() {
 	defer s.done.Done()
 	t := time.NewTicker(sweepEvery)
@@ -221,11 +281,11 @@ func (s *Store) sweep() {
 	}
 }
 
-// Sweep deletes every expired pending and held record now.
+// Sweep deletes every expired record now.
 func (s *Store) Sweep() error {
 	now := s.now()
 	return s.db.Update(func(tx *bolt.Tx) error {
-		for _, name := range [][]byte{bucketPending, bucketHeld} {
+		for _, name := range [][]byte{bucketPending, bucketHeld, bucketRecords} {
 			b := tx.Bucket(name)
 			var expired [][]byte
 			_ = b.ForEach(func(k, v []byte) error {

@@ -17,6 +17,17 @@ import (
 	"snowbot/auth/store"
 )
 
+func init() {
+	// go-redis prints its own lines (dial failures, pool errors) to stderr. The
+	// store reports every failure as an error, which the bot logs as JSON and
+	// doctor explains, so those lines would only repeat them in another format.
+	redis.SetLogger(quiet{})
+}
+
+type quiet struct{}
+
+func (quiet) Printf(context.Context, string, ...any) {}
+
 // Options tune a Store.
 type Options struct {
 	// Prefix starts every key; the default is "snowbot:".
@@ -59,6 +70,7 @@ func (s *Store) tokensKey(user string) string   { return s.prefix + "tokens:" + 
 func (s *Store) pendingKey(id string) string    { return s.prefix + "pending:" + id }
 func (s *Store) heldKey(user string) string     { return s.prefix + "held:" + user }
 func (s *Store) lockKey(name string) string     { return s.prefix + "lock:" + name }
+func (s *Store) recordKey(key string) string    { return s.prefix + "record:" + key }
 func (s *Store) tokensPattern() string          { return s.prefix + "tokens:*" }
 func (s *Store) userOf(tokensKey string) string { return tokensKey[len(s.prefix+"tokens:"):] }
 
@@ -94,6 +106,41 @@ func (s *Store) PutTokens(ctx context.Context, user string, sealed []byte) error
 
 func (s *Store) DeleteTokens(ctx context.Context, user string) error {
 	return fail(s.rdb.Del(ctx, s.tokensKey(user)).Err())
+}
+
+// swapTokens replaces the value only if it is still exactly the one read.
+var swapTokens = redis.NewScript(`
+if redis.call("GET", KEYS[1]) == ARGV[1] then
+  redis.call("SET", KEYS[1], ARGV[2])
+  return 1
+end
+return 0`)
+
+func (s *Store) SwapTokens(ctx context.Context, user string, old, sealed []byte) (bool, error) {
+	n, err := swapTokens.Run(ctx, s.rdb, []string{s.tokensKey(user)}, old, sealed).Int()
+	if err != nil {
+		return false, fail(err)
+	}
+	return n == 1, nil
+}
+
+func (s *Store) PutRecord(ctx context.Context, key string, sealed []byte, ttl time.Duration) error {
+	return fail(s.rdb.Set(ctx, s.recordKey(key), sealed, max(ttl, 0)).Err())
+}
+
+// PutRecordIfAbsent is SET NX: one instance wins, whichever asks first.
+func (s *Store) PutRecordIfAbsent(ctx context.Context, key string, sealed []byte, ttl time.Duration) (bool, error) {
+	ok, err := s.rdb.SetNX(ctx, s.recordKey(key), sealed, max(ttl, 0)).Result()
+	return ok, fail(err)
+}
+
+func (s *Store) GetRecord(ctx context.Context, key string) ([]byte, error) {
+	b, err := s.rdb.Get(ctx, s.recordKey(key)).Bytes()
+	return b, fail(err)
+}
+
+func (s *Store) DeleteRecord(ctx context.Context, key string) error {
+	return fail(s.rdb.Del(ctx, s.recordKey(key)).Err())
 }
 
 func (s *Store) PutPending(ctx context.Context, id string, sealed []byte, ttl time.Duration) error {

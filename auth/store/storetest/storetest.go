@@ -156,6 +156,62 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		}
 	})
 
+	t.Run("tokens are swapped only if unchanged", func(t *testing.T) {
+		s := open(t)
+		if ok, err := s.SwapTokens(ctx, "t/ada", []byte("a"), []byte("b")); err != nil || ok {
+			t.Fatalf("swap of missing tokens = %v, %v", ok, err)
+		}
+		must(t, s.PutTokens(ctx, "t/ada", []byte("v1")))
+		if ok, err := s.SwapTokens(ctx, "t/ada", []byte("v0"), []byte("stale write")); err != nil || ok {
+			t.Fatalf("swap from a stale value = %v, %v", ok, err)
+		}
+		if ok, err := s.SwapTokens(ctx, "t/ada", []byte("v1"), []byte("v2")); err != nil || !ok {
+			t.Fatalf("swap = %v, %v", ok, err)
+		}
+		if got, _ := s.GetTokens(ctx, "t/ada"); string(got) != "v2" {
+			t.Fatalf("after swap: %q", got)
+		}
+	})
+
+	t.Run("records", func(t *testing.T) {
+		s := open(t)
+		if _, err := s.GetRecord(ctx, "r1"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("missing record: %v", err)
+		}
+		must(t, s.PutRecord(ctx, "r1", []byte("forever"), 0))
+		must(t, s.PutRecord(ctx, "r2", []byte("briefly"), 150*time.Millisecond))
+		if got, err := s.GetRecord(ctx, "r1"); err != nil || string(got) != "forever" {
+			t.Fatalf("GetRecord = %q, %v", got, err)
+		}
+		var wins atomic.Int32
+		var wg sync.WaitGroup
+		for i := range 20 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if ok, err := s.PutRecordIfAbsent(ctx, "once", []byte(fmt.Sprint(i)), time.Minute); err == nil && ok {
+					wins.Add(1)
+				}
+			}()
+		}
+		wg.Wait()
+		if wins.Load() != 1 {
+			t.Fatalf("a record was put if absent %d times", wins.Load())
+		}
+		time.Sleep(400 * time.Millisecond)
+		if _, err := s.GetRecord(ctx, "r2"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("expired record: %v", err)
+		}
+		if ok, err := s.PutRecordIfAbsent(ctx, "r2", []byte("again"), time.Minute); err != nil || !ok {
+			t.Fatalf("put over an expired record = %v, %v", ok, err)
+		}
+		must(t, s.DeleteRecord(ctx, "r1"))
+		must(t, s.DeleteRecord(ctx, "r1"))
+		if _, err := s.GetRecord(ctx, "r1"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("deleted record: %v", err)
+		}
+	})
+
 	if _, ok := open(t).(store.Locker); ok {
 		t.Run("lock", func(t *testing.T) {
 			l := open(t).(store.Locker)

@@ -1,0 +1,74 @@
+package auth
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"time"
+
+	"snowbot/auth/store"
+)
+
+// kindRecord is the sealing kind of a user's records.
+const kindRecord = "record"
+
+// ErrNoRecord means a user has no record of that name (or it expired).
+var ErrNoRecord = errors.New("no such record")
+
+// ErrUnavailable means the store cannot be reached right now: nothing is known,
+// so the person is told to try again rather than to sign in again.
+var ErrUnavailable = store.ErrUnavailable
+
+// Records are small values the conversation keeps for one person (what a
+// submitted form answered, say), sealed like their tokens and stored under a
+// hash, so the store sees neither the person nor the content.
+type Records struct {
+	s    *Service
+	user string
+}
+
+// Records returns the records of user.
+func (s *Service) Records(user string) *Records { return &Records{s: s, user: user} }
+
+func (r *Records) key(name string) (key, subject string) {
+	subject = r.user + "\x00" + name
+	h := sha256.Sum256([]byte("record\x00" + subject))
+	return hex.EncodeToString(h[:]), subject
+}
+
+// Put keeps value under name for ttl (0: until deleted).
+func (r *Records) Put(ctx context.Context, name string, value []byte, ttl time.Duration) error {
+	key, subject := r.key(name)
+	return r.s.cfg.Store.PutRecord(ctx, key, r.s.cfg.Sealer.Seal(kindRecord, subject, value), ttl)
+}
+
+// PutIfAbsent keeps value only if name holds nothing yet, atomically across
+// instances; it reports whether it did.
+func (r *Records) PutIfAbsent(ctx context.Context, name string, value []byte, ttl time.Duration) (bool, error) {
+	key, subject := r.key(name)
+	return r.s.cfg.Store.PutRecordIfAbsent(ctx, key, r.s.cfg.Sealer.Seal(kindRecord, subject, value), ttl)
+}
+
+// Get returns the value under name, or ErrNoRecord.
+func (r *Records) Get(ctx context.Context, name string) ([]byte, error) {
+	key, subject := r.key(name)
+	sealed, err := r.s.cfg.Store.GetRecord(ctx, key)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, ErrNoRecord
+	}
+	if err != nil {
+		return nil, err
+	}
+	plain, err := r.s.cfg.Sealer.Open(kindRecord, subject, sealed)
+	if err != nil {
+		return nil, ErrNoRecord // sealed under a retired key: as good as gone
+	}
+	return plain, nil
+}
+
+// Delete forgets the value under name.
+func (r *Records) Delete(ctx context.Context, name string) error {
+	key, _ := r.key(name)
+	return r.s.cfg.Store.DeleteRecord(ctx, key)
+}
