@@ -6,11 +6,14 @@ import (
 	"encoding/base64"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
+	"time"
 
-	"snowbot/test/fakeservicenow"
+	"snowbot/servicenow/instance"
 )
 
 // The Agents Playground version the demo's instructions name.
@@ -32,6 +35,7 @@ func demoCommand(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		}
 		port = p
 	}
+	public := fmt.Sprintf("http://localhost:%d", port)
 	dir, err := os.MkdirTemp("", "snowbot-demo-")
 	if err != nil {
 		fmt.Fprintln(stderr, "snowbot demo:", err)
@@ -39,21 +43,19 @@ func demoCommand(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	}
 	defer os.RemoveAll(dir)
 
-	sn := fakeservicenow.New()
-	defer sn.Close()
-	public := fmt.Sprintf("http://localhost:%d", port)
-	sn.Configure(func(s *fakeservicenow.Server) {
-		s.ConsentPage = true
-		s.BrowserUser = fakeservicenow.DemoUser
-		s.RedirectURI = public + "/auth/callback"
-	})
+	sn, stopInstance, err := startDemoInstance(public)
+	if err != nil {
+		fmt.Fprintln(stderr, "snowbot demo:", err)
+		return 1
+	}
+	defer stopInstance()
 
 	key := make([]byte, 32)
 	_, _ = rand.Read(key)
 	env := map[string]string{
 		"PORT":                     strconv.Itoa(port),
 		"PUBLIC_BASE_URL":          public,
-		"SERVICENOW_INSTANCE_URL":  sn.URL,
+		"SERVICENOW_INSTANCE_URL":  sn.BaseURL,
 		"SERVICENOW_CLIENT_ID":     sn.ClientID,
 		"SERVICENOW_CLIENT_SECRET": sn.ClientSecret,
 		"TOKEN_ENCRYPTION_KEY":     base64.StdEncoding.EncodeToString(key),
@@ -65,7 +67,7 @@ func demoCommand(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		fmt.Fprintln(stderr, "snowbot demo:", err)
 		return 1
 	}
-	demoUser := sn.User(fakeservicenow.DemoUser)
+	demoUser := sn.User(instance.DemoUser)
 	fmt.Fprintf(stderr, `
 snowbot demo
   bot:                 %s/api/messages (development mode, loopback only)
@@ -77,11 +79,28 @@ Chat with it in Microsoft 365 Agents Playground, in another terminal:
 Then type: help, incidents (sign in, then send the code), incident INC0010001, create Printer jams
 Ctrl-C stops everything.
 
-`, public, sn.URL, demoUser.Name, demoUser.UserName, playgroundPackage, public)
+`, public, sn.BaseURL, demoUser.Name, demoUser.UserName, playgroundPackage, public)
 	log := newLogger(stdout, cfg)
 	if err := serve(ctx, cfg, log); err != nil {
 		fmt.Fprintln(stderr, "snowbot demo:", err)
 		return 1
 	}
 	return 0
+}
+
+// startDemoInstance serves an in-memory ServiceNow instance on a loopback port,
+// with a consent page that signs the browser in as the demo user.
+func startDemoInstance(botURL string) (*instance.Instance, func(), error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, nil, err
+	}
+	sn := instance.New()
+	sn.BaseURL = "http://" + ln.Addr().String()
+	sn.ConsentPage = true
+	sn.BrowserUser = instance.DemoUser
+	sn.RedirectURI = botURL + "/auth/callback"
+	srv := &http.Server{Handler: sn.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	return sn, func() { _ = srv.Close() }, nil
 }

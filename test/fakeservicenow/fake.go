@@ -1,16 +1,11 @@
-// Package fakeservicenow is a ServiceNow instance on loopback for tests and the
-// demo: the OAuth endpoints (oauth_auth.do, oauth_token.do,
-// oauth_revoke_token.do) and the Table API, with ServiceNow's quirks (a token
-// request that is not form-encoded is refused with server_error/access_denied,
-// error bodies as {"error":{"message","detail"},"status":"failure"}, results in
-// a {"result": …} envelope). It records every request and can be told to fail.
+// Package fakeservicenow runs snowbot's in-memory ServiceNow instance
+// (servicenow/instance) on loopback for the end-to-end tests, behind what only
+// tests need: a record of every request it received, and switches that make
+// requests fail, throttle or hang.
 package fakeservicenow
 
 import (
 	"bytes"
-	"crypto/rand"
-	"encoding/hex"
-	"encoding/json"
 	"io"
 	mathrand "math/rand/v2"
 	"net/http"
@@ -19,43 +14,31 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"snowbot/servicenow/instance"
 )
 
-// Server is a running fake instance.
+// The instance's own types, as the tests know them.
+type (
+	User     = instance.User
+	Incident = instance.Incident
+	Journal  = instance.Journal
+)
+
+// DemoUser is the account the demo's sign-in page consents as.
+const DemoUser = instance.DemoUser
+
+// Server is a running instance with its test switches.
 type Server struct {
+	*instance.Instance
 	*httptest.Server
 
-	mu sync.Mutex
-
-	// ClientID and ClientSecret are the Application Registry entry.
-	ClientID     string
-	ClientSecret string
-	// ClientAuth is where the instance expects client credentials: "body" or "basic".
-	ClientAuth string
-	// RedirectURI is the registered redirect URL; empty accepts any.
-	RedirectURI string
-	// AccessTTL is the lifetime of access tokens (ServiceNow's default is 30 minutes).
-	AccessTTL time.Duration
-	// RotateRefresh makes a refresh return a new refresh token.
-	RotateRefresh bool
-	// ConsentPage shows an Allow/Deny page instead of consenting at once.
-	ConsentPage bool
-	// BrowserUser is the user_name of the person logged in to the instance in the browser.
-	BrowserUser string
 	// TableFaults makes a random share of Table API calls fail.
 	TableFaults Faults
 
-	users     []*User
-	groups    []*Group
-	incidents []*Incident
-	nextInc   int
-
-	codes     map[string]*authCode
-	access    map[string]*grant
-	refresh   map[string]*grant
-	requests  []Request
-	failures  []Failure
-	issuedLog []string
+	mu       sync.Mutex
+	requests []Request
+	failures []Failure
 }
 
 // Request is one request the instance received.
@@ -90,47 +73,21 @@ type Faults struct {
 	RetryAfter       string
 }
 
-type authCode struct {
-	clientID, redirectURI, challenge, method, user string
-	expires                                        time.Time
-}
-
-type grant struct {
-	user    string
-	refresh string // for an access token: the refresh token it came from
-	expires time.Time
-}
-
-// New starts a fake instance with seed users and incidents.
+// New starts an instance with seed users and incidents on loopback.
 func New() *Server {
-	s := &Server{
-		ClientID:     "snowbot-client",
-		ClientSecret: "s3cr3t-" + randomHex(6),
-		ClientAuth:   "body",
-		AccessTTL:    1799 * time.Second,
-		BrowserUser:  "ada.lovelace",
-		codes:        map[string]*authCode{},
-		access:       map[string]*grant{},
-		refresh:      map[string]*grant{},
-	}
-	s.seed()
-	mux := http.NewServeMux()
-	mux.HandleFunc("/oauth_auth.do", s.authorize)
-	mux.HandleFunc("/oauth_token.do", s.token)
-	mux.HandleFunc("/oauth_revoke_token.do", s.revoke)
-	mux.HandleFunc("/api/now/table/{table}", s.table)
-	mux.HandleFunc("/api/now/table/{table}/{sys_id}", s.table)
-	mux.HandleFunc("/nav_to.do", s.navTo)
-	s.Server = httptest.NewUnstartedServer(s.failing(mux))
-	s.Start()
+	s := &Server{Instance: instance.New()}
+	s.Server = httptest.NewServer(s.recording(s.failing(s.Instance.Handler())))
+	s.Instance.BaseURL = s.Server.URL
 	return s
 }
 
-// Configure changes settings of the running instance safely.
+// Configure changes settings of the running instance (and its switches) safely.
 func (s *Server) Configure(f func(s *Server)) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	f(s)
+	s.Instance.Configure(func(*instance.Instance) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		f(s)
+	})
 }
 
 // Fail makes the next requests under f.Path answer with f, in order.
@@ -140,7 +97,54 @@ func (s *Server) Fail(f ...Failure) {
 	s.mu.Unlock()
 }
 
-// failing serves queued failures before the real handlers.
+// statusWriter remembers the status of an answer.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// recording keeps every request for tests to inspect. It reads the body first:
+// only then does the server notice a client that gives up on a hanging answer.
+func (s *Server) recording(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		req := Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(), ContentType: r.Header.Get("Content-Type")}
+		if strings.HasPrefix(req.ContentType, "application/x-www-form-urlencoded") {
+			req.Form, _ = url.ParseQuery(string(body))
+		} else if strings.HasPrefix(r.URL.Path, "/api/now/table/") {
+			req.Body = string(body)
+		}
+		if u, _, ok := r.BasicAuth(); ok {
+			req.BasicUser = u
+		}
+		if b, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
+			req.Bearer = b
+		}
+		sw := &statusWriter{ResponseWriter: w}
+		next.ServeHTTP(sw, r)
+		req.Status = sw.status
+		s.mu.Lock()
+		s.requests = append(s.requests, req)
+		s.mu.Unlock()
+	})
+}
+
+// failing serves queued failures before the instance does.
 func (s *Server) failing(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
@@ -167,9 +171,6 @@ func (s *Server) failing(next http.Handler) http.Handler {
 			return
 		}
 		if f.Hang > 0 {
-			// Read the body first: only then does the server notice a client that gives up.
-			body, _ := io.ReadAll(r.Body)
-			r.Body = io.NopCloser(bytes.NewReader(body))
 			select {
 			case <-time.After(f.Hang):
 			case <-r.Context().Done():
@@ -180,7 +181,6 @@ func (s *Server) failing(next http.Handler) http.Handler {
 				return
 			}
 		}
-		s.record(r, nil, "", f.Status)
 		if f.RetryAfter != "" {
 			w.Header().Set("Retry-After", f.RetryAfter)
 		}
@@ -198,7 +198,7 @@ func (s *Server) failing(next http.Handler) http.Handler {
 		if msg == "" {
 			msg, detail = defaultError(f.Status)
 		}
-		writeError(w, f.Status, msg, detail)
+		instance.WriteError(w, f.Status, msg, detail)
 	})
 }
 
@@ -214,28 +214,6 @@ func defaultError(status int) (string, string) {
 		return "Rate limit exceeded", "Too many requests for this user; retry later"
 	}
 	return "Internal server error", "The instance could not process the request"
-}
-
-// record keeps a request for tests to inspect.
-func (s *Server) record(r *http.Request, form url.Values, body string, status int) {
-	req := Request{
-		Method:      r.Method,
-		Path:        r.URL.Path,
-		Query:       r.URL.Query(),
-		Form:        form,
-		ContentType: r.Header.Get("Content-Type"),
-		Body:        body,
-		Status:      status,
-	}
-	if u, _, ok := r.BasicAuth(); ok {
-		req.BasicUser = u
-	}
-	if b, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
-		req.Bearer = b
-	}
-	s.mu.Lock()
-	s.requests = append(s.requests, req)
-	s.mu.Unlock()
 }
 
 // Requests lists the requests received, optionally only those whose path starts with prefix.
@@ -260,74 +238,4 @@ func (s *Server) TokenRequests(grantType string) []Request {
 		}
 	}
 	return out
-}
-
-// ExpireAccessTokens makes every issued access token invalid, as after its lifetime.
-func (s *Server) ExpireAccessTokens() {
-	s.mu.Lock()
-	for _, g := range s.access {
-		g.expires = time.Now().Add(-time.Second)
-	}
-	s.mu.Unlock()
-}
-
-// RevokeRefreshTokens makes every refresh token of userName invalid (and its access tokens).
-func (s *Server) RevokeRefreshTokens(userName string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for tok, g := range s.refresh {
-		if u := s.userByID(g.user); u != nil && u.UserName == userName {
-			delete(s.refresh, tok)
-		}
-	}
-	for tok, g := range s.access {
-		if u := s.userByID(g.user); u != nil && u.UserName == userName {
-			delete(s.access, tok)
-		}
-	}
-}
-
-// ActiveRefreshTokens counts unrevoked refresh tokens.
-func (s *Server) ActiveRefreshTokens() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.refresh)
-}
-
-// IssuedSecrets lists every token and authorization code the instance ever
-// handed out, for tests that check none of them leaks.
-func (s *Server) IssuedSecrets() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]string(nil), s.issuedLog...)
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json;charset=UTF-8")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
-}
-
-// writeError writes ServiceNow's REST error body.
-func writeError(w http.ResponseWriter, status int, message, detail string) {
-	writeJSON(w, status, map[string]any{
-		"error":  map[string]string{"message": message, "detail": detail},
-		"status": "failure",
-	})
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
-}
-
-// navTo is the instance's UI link target; the bot links incidents here.
-func (s *Server) navTo(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	_, _ = w.Write([]byte("<!doctype html><title>ServiceNow</title><p>The ServiceNow user interface would show " + htmlEscape(r.URL.Query().Get("uri")) + " here.</p>"))
-}
-
-func htmlEscape(s string) string {
-	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;").Replace(s)
 }

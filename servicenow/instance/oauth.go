@@ -1,4 +1,4 @@
-package fakeservicenow
+package instance
 
 import (
 	"crypto/sha256"
@@ -15,10 +15,9 @@ import (
 
 // authorize is oauth_auth.do: the person is logged in to the instance as
 // BrowserUser and consents (at once, or on a consent page).
-func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
+func (s *Instance) authorize(w http.ResponseWriter, r *http.Request) {
 	_ = r.ParseForm()
 	q := r.Form
-	s.record(r, nil, "", 0)
 
 	s.mu.Lock()
 	clientID, registered, consentPage, browserUser := s.ClientID, s.RedirectURI, s.ConsentPage, s.BrowserUser
@@ -98,7 +97,7 @@ var consentTemplate = template.Must(template.New("consent").Parse(`<!doctype htm
 </form>
 </body></html>`))
 
-func (s *Server) consent(w http.ResponseWriter, q url.Values, browserUser string) {
+func (s *Instance) consent(w http.ResponseWriter, q url.Values, browserUser string) {
 	u := s.findUser(browserUser)
 	if u == nil {
 		page(w, http.StatusUnauthorized, "Not logged in", "No user "+browserUser)
@@ -126,7 +125,7 @@ func tokenError(w http.ResponseWriter, status int, code, desc string) {
 }
 
 // clientAuthenticated checks the client credentials where this instance expects them.
-func (s *Server) clientAuthenticated(r *http.Request, form url.Values) bool {
+func (s *Instance) clientAuthenticated(r *http.Request, form url.Values) bool {
 	s.mu.Lock()
 	id, secret, mode := s.ClientID, s.ClientSecret, s.ClientAuth
 	s.mu.Unlock()
@@ -160,14 +159,9 @@ func readForm(r *http.Request) (url.Values, bool) {
 }
 
 // token is oauth_token.do.
-func (s *Server) token(w http.ResponseWriter, r *http.Request) {
+func (s *Instance) token(w http.ResponseWriter, r *http.Request) {
 	form, ok := readForm(r)
-	status := http.StatusOK
-	defer func() { s.record(r, form, "", status) }()
-	fail := func(st int, code, desc string) {
-		status = st
-		tokenError(w, st, code, desc)
-	}
+	fail := func(st int, code, desc string) { tokenError(w, st, code, desc) }
 	if !ok {
 		// ServiceNow's answer to a JSON (or otherwise unreadable) token request.
 		fail(http.StatusUnauthorized, "server_error", "access_denied")
@@ -240,7 +234,7 @@ func pkceMatches(challenge, method, verifier string) bool {
 
 // issue answers a token request with new tokens for user. For a refresh, the
 // old refresh token stays valid unless RotateRefresh is set.
-func (s *Server) issue(w http.ResponseWriter, user, oldRefresh string) {
+func (s *Instance) issue(w http.ResponseWriter, user, oldRefresh string) {
 	s.mu.Lock()
 	access := randomHex(24)
 	refresh := oldRefresh
@@ -266,23 +260,18 @@ func (s *Server) issue(w http.ResponseWriter, user, oldRefresh string) {
 }
 
 // revoke is oauth_revoke_token.do: it revokes an access or refresh token.
-func (s *Server) revoke(w http.ResponseWriter, r *http.Request) {
+func (s *Instance) revoke(w http.ResponseWriter, r *http.Request) {
 	form, ok := readForm(r)
-	status := http.StatusOK
-	defer func() { s.record(r, form, "", status) }()
 	if !ok {
-		status = http.StatusUnauthorized
-		tokenError(w, status, "server_error", "access_denied")
+		tokenError(w, http.StatusUnauthorized, "server_error", "access_denied")
 		return
 	}
 	if form.Get("token") == "" {
-		status = http.StatusBadRequest
-		tokenError(w, status, "invalid_request", "Missing parameters: token")
+		tokenError(w, http.StatusBadRequest, "invalid_request", "Missing parameters: token")
 		return
 	}
 	if !s.clientAuthenticated(r, form) {
-		status = http.StatusUnauthorized
-		tokenError(w, status, "invalid_client", "Client authentication failed")
+		tokenError(w, http.StatusUnauthorized, "invalid_client", "Client authentication failed")
 		return
 	}
 	tok := form.Get("token")
@@ -301,7 +290,7 @@ func (s *Server) revoke(w http.ResponseWriter, r *http.Request) {
 }
 
 // bearerUser returns the user of a valid access token.
-func (s *Server) bearerUser(r *http.Request) *User {
+func (s *Instance) bearerUser(r *http.Request) *User {
 	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if !ok {
 		return nil

@@ -1,4 +1,4 @@
-package fakeservicenow
+package instance
 
 import (
 	"fmt"

@@ -1,4 +1,4 @@
-package fakeservicenow
+package instance
 
 import (
 	"fmt"
@@ -49,7 +49,7 @@ const DemoUser = "ada.lovelace"
 func sysID(prefix string, n int) string { return fmt.Sprintf("%s%030d", prefix, n) }
 
 // seed fills the instance with a few people and a dozen incidents in several states.
-func (s *Server) seed() {
+func (s *Instance) seed() {
 	s.users = []*User{
 		{SysID: sysID("a1", 1), UserName: "ada.lovelace", Name: "Ada Lovelace", Email: "ada.lovelace@example.com", ITIL: true},
 		{SysID: sysID("b2", 2), UserName: "bob.smith", Name: "Bob Smith", Email: "bob.smith@example.com"},
@@ -125,7 +125,7 @@ func priority(urgency, impact int) int {
 	return p
 }
 
-func (s *Server) findUser(userName string) *User {
+func (s *Instance) findUser(userName string) *User {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, u := range s.users {
@@ -137,7 +137,7 @@ func (s *Server) findUser(userName string) *User {
 }
 
 // userByID needs s.mu held.
-func (s *Server) userByID(id string) *User {
+func (s *Instance) userByID(id string) *User {
 	for _, u := range s.users {
 		if u.SysID == id {
 			return u
@@ -147,10 +147,10 @@ func (s *Server) userByID(id string) *User {
 }
 
 // User returns the seeded user with this user_name (nil if none).
-func (s *Server) User(userName string) *User { return s.findUser(userName) }
+func (s *Instance) User(userName string) *User { return s.findUser(userName) }
 
 // Incidents returns a snapshot of every incident.
-func (s *Server) Incidents() []Incident {
+func (s *Instance) Incidents() []Incident {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := make([]Incident, 0, len(s.incidents))
@@ -163,7 +163,7 @@ func (s *Server) Incidents() []Incident {
 }
 
 // Incident returns a snapshot of the incident with this number.
-func (s *Server) Incident(number string) (Incident, bool) {
+func (s *Instance) Incident(number string) (Incident, bool) {
 	for _, i := range s.Incidents() {
 		if i.Number == number {
 			return i, true
@@ -173,7 +173,7 @@ func (s *Server) Incident(number string) (Incident, bool) {
 }
 
 // AddIncident creates an active incident for the user with this user_name and returns its number.
-func (s *Server) AddIncident(callerUserName, shortDescription string) string {
+func (s *Instance) AddIncident(callerUserName, shortDescription string) string {
 	u := s.findUser(callerUserName)
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -188,7 +188,7 @@ func (s *Server) AddIncident(callerUserName, shortDescription string) string {
 }
 
 // AddComment adds a customer-visible comment to an incident as the user with this user_name.
-func (s *Server) AddComment(number, byUserName, text string) {
+func (s *Instance) AddComment(number, byUserName, text string) {
 	u := s.findUser(byUserName)
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -1,4 +1,4 @@
-package fakeservicenow
+package instance
 
 import (
 	"encoding/json"
@@ -33,7 +33,7 @@ var tableFields = map[string][]string{
 }
 
 // incidentRecord needs s.mu held.
-func (s *Server) incidentRecord(i *Incident) record {
+func (s *Instance) incidentRecord(i *Incident) record {
 	ref := func(table, id string) field {
 		f := field{value: id, ref: table}
 		if table == "sys_user" {
@@ -76,7 +76,7 @@ func (s *Server) incidentRecord(i *Incident) record {
 }
 
 // journalText renders entries newest first, as ServiceNow shows a journal field.
-func (s *Server) journalText(entries []Journal, label string) string {
+func (s *Instance) journalText(entries []Journal, label string) string {
 	var b strings.Builder
 	for k := len(entries) - 1; k >= 0; k-- {
 		e := entries[k]
@@ -90,7 +90,7 @@ func (s *Server) journalText(entries []Journal, label string) string {
 }
 
 // render writes a record in the requested display mode with the requested fields.
-func (s *Server) render(table string, rec record, fields []string, mode string, noLinks bool) map[string]any {
+func (s *Instance) render(table string, rec record, fields []string, mode string, noLinks bool) map[string]any {
 	if len(fields) == 0 {
 		fields = tableFields[table]
 	}
@@ -102,7 +102,7 @@ func (s *Server) render(table string, rec record, fields []string, mode string, 
 		}
 		link := ""
 		if f.ref != "" && f.value != "" {
-			link = s.URL + "/api/now/table/" + f.ref + "/" + f.value
+			link = s.BaseURL + "/api/now/table/" + f.ref + "/" + f.value
 		}
 		switch mode {
 		case "all":
@@ -131,13 +131,12 @@ func (s *Server) render(table string, rec record, fields []string, mode string, 
 }
 
 // table serves /api/now/table/{table}[/{sys_id}].
-func (s *Server) table(w http.ResponseWriter, r *http.Request) {
+func (s *Instance) table(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	status := http.StatusOK
-	defer func() { s.record(r, nil, string(body), status) }()
 	fail := func(st int, msg, detail string) {
 		status = st
-		writeError(w, st, msg, detail)
+		WriteError(w, st, msg, detail)
 	}
 
 	user := s.bearerUser(r)
@@ -192,7 +191,7 @@ func (s *Server) table(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		status = http.StatusCreated
-		w.Header().Set("Location", s.URL+"/api/now/table/incident/"+inc.SysID)
+		w.Header().Set("Location", s.BaseURL+"/api/now/table/incident/"+inc.SysID)
 		writeJSON(w, status, map[string]any{"result": s.render(table, s.incidentRecord(inc), fields, mode, noLinks)})
 	case (r.Method == http.MethodPatch || r.Method == http.MethodPut) && id != "" && table == "incident":
 		inc := s.incidentByID(id)
@@ -212,7 +211,7 @@ func (s *Server) table(w http.ResponseWriter, r *http.Request) {
 
 func canRead(u *User, i *Incident) bool { return u.ITIL || i.Caller == u.SysID }
 
-func (s *Server) incidentByID(id string) *Incident {
+func (s *Instance) incidentByID(id string) *Incident {
 	for _, i := range s.incidents {
 		if i.SysID == id {
 			return i
@@ -222,7 +221,7 @@ func (s *Server) incidentByID(id string) *Incident {
 }
 
 // rows returns the records of a table that user may read.
-func (s *Server) rows(table string, user *User) []record {
+func (s *Instance) rows(table string, user *User) []record {
 	var out []record
 	switch table {
 	case "incident":
@@ -244,7 +243,7 @@ func (s *Server) rows(table string, user *User) []record {
 	return out
 }
 
-func (s *Server) byID(table, id string, user *User) record {
+func (s *Instance) byID(table, id string, user *User) record {
 	for _, r := range s.rows(table, user) {
 		if r["sys_id"].value == id {
 			return r
@@ -254,7 +253,7 @@ func (s *Server) byID(table, id string, user *User) record {
 }
 
 // query filters and orders the rows of a table with an encoded query.
-func (s *Server) query(table, encoded string, user *User) ([]record, error) {
+func (s *Instance) query(table, encoded string, user *User) ([]record, error) {
 	q, err := parseQuery(encoded, tableFields[table])
 	if err != nil {
 		return nil, err
@@ -294,7 +293,7 @@ func (w incidentWrite) str(k string) (string, bool) {
 	return fmt.Sprint(v), true
 }
 
-func (s *Server) createIncident(body []byte, user *User) (*Incident, int, string, string) {
+func (s *Instance) createIncident(body []byte, user *User) (*Incident, int, string, string) {
 	var in incidentWrite
 	if err := json.Unmarshal(body, &in); err != nil {
 		return nil, http.StatusBadRequest, "Exception while reading request", "The payload is not valid JSON."
@@ -314,7 +313,7 @@ func (s *Server) createIncident(body []byte, user *User) (*Incident, int, string
 	return inc, http.StatusCreated, "", ""
 }
 
-func (s *Server) updateIncident(inc *Incident, body []byte, user *User) (int, string, string) {
+func (s *Instance) updateIncident(inc *Incident, body []byte, user *User) (int, string, string) {
 	var in incidentWrite
 	if err := json.Unmarshal(body, &in); err != nil {
 		return http.StatusBadRequest, "Exception while reading request", "The payload is not valid JSON."
@@ -329,7 +328,7 @@ func (s *Server) updateIncident(inc *Incident, body []byte, user *User) (int, st
 }
 
 // apply sets fields on an incident with the instance's ACLs and data policies.
-func (s *Server) apply(inc *Incident, in incidentWrite, user *User, creating bool) (int, string, string) {
+func (s *Instance) apply(inc *Incident, in incidentWrite, user *User, creating bool) (int, string, string) {
 	aclDenied := func() (int, string, string) {
 		return http.StatusForbidden, "Operation Failed", "ACL Exception Update Failed due to security constraints"
 	}
