@@ -13,6 +13,9 @@ import (
 
 	"github.com/joho/godotenv"
 	"github.com/redis/go-redis/v9"
+
+	"snowbot/bot/chat"
+	"snowbot/manifest"
 )
 
 // App types accepted in MICROSOFT_APP_TYPE.
@@ -327,6 +330,15 @@ func checkURL(s string) string {
 	return ""
 }
 
+// hostOf is the host name of a URL.
+func hostOf(u string) string {
+	pu, err := url.Parse(u)
+	if err != nil {
+		return u
+	}
+	return pu.Hostname()
+}
+
 func isLoopbackHost(host string) bool {
 	if strings.EqualFold(host, "localhost") {
 		return true
@@ -387,4 +399,38 @@ func redactURLError(err error) string {
 		return "malformed URL"
 	}
 	return msg
+}
+
+// packageSettings reads what the Teams app package needs: the bot's identity
+// and hosts from the bot's own settings, and the app's name, version and links
+// from TEAMS_* settings with defaults. It needs no secret; the manifest
+// package checks the values and names the setting of each problem.
+func packageSettings(get lookupFunc) manifest.Settings {
+	v := &validator{get: get}
+	base := strings.TrimRight(v.str("PUBLIC_BASE_URL", ""), "/")
+	s := manifest.Settings{
+		AppID:         v.str("MICROSOFT_APP_ID", ""),
+		PublicBaseURL: base,
+		InstanceURL:   strings.TrimRight(v.str("SERVICENOW_INSTANCE_URL", ""), "/"),
+		Version:       v.str("TEAMS_APP_VERSION", "1.0.0"),
+		Name:          v.str("TEAMS_APP_NAME", "snowbot"),
+		DeveloperName: v.str("TEAMS_DEVELOPER_NAME", "snowbot"),
+		WebsiteURL:    v.str("TEAMS_DEVELOPER_URL", base),
+		PrivacyURL:    v.str("TEAMS_PRIVACY_URL", base+"/privacy"),
+		TermsURL:      v.str("TEAMS_TERMS_URL", base+"/terms"),
+	}
+	for _, c := range chat.Commands {
+		s.Commands = append(s.Commands, manifest.Command{Title: c.Name, Description: c.Usage + ": " + c.Description})
+	}
+	return s
+}
+
+// listenPort reads PORT alone (the demo chooses everything else itself).
+func listenPort(get lookupFunc) (int, error) {
+	v := &validator{get: get}
+	port := v.port("PORT", 3978)
+	if len(v.problems) > 0 {
+		return 0, &ConfigError{Problems: v.problems, Fixes: v.fixes}
+	}
+	return port, nil
 }

@@ -26,14 +26,10 @@ func demoCommand(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		fmt.Fprintf(stderr, "snowbot demo: unexpected arguments %q\n", args)
 		return 2
 	}
-	port := 3978
-	if v := os.Getenv("PORT"); v != "" {
-		p, err := strconv.Atoi(v)
-		if err != nil || p < 1 || p > 65535 {
-			fmt.Fprintf(stderr, "PORT: must be a port number between 1 and 65535, got %q\n", v)
-			return 1
-		}
-		port = p
+	port, err := listenPort(os.LookupEnv)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
 	}
 	public := fmt.Sprintf("http://localhost:%d", port)
 	dir, err := os.MkdirTemp("", "snowbot-demo-")

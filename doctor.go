@@ -14,7 +14,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"snowbot/auth"
-	"snowbot/auth/seal"
+	"snowbot/auth/store/boltstore"
 	"snowbot/bot/channelauth"
 )
 
@@ -164,7 +164,6 @@ func (d *doctor) serviceNow(ctx context.Context, cfg *Config) {
 	ctx, cancel := context.WithTimeout(ctx, d.deadline)
 	defer cancel()
 	ac := authConfig(cfg)
-	ac.HTTPClient = &http.Client{Timeout: 10 * time.Second}
 	other := map[string]string{"body": "basic", "basic": "body"}[cfg.ClientAuth]
 
 	res, detail, err := auth.ProbeClientCredentials(ctx, ac, cfg.ClientAuth)
@@ -204,7 +203,7 @@ func (d *doctor) storeAndKey(ctx context.Context, cfg *Config) {
 	}
 	st, err := openStore(cfg)
 	if err != nil {
-		if strings.Contains(err.Error(), "in use by another process") {
+		if errors.Is(err, boltstore.ErrLocked) {
 			d.note("the store is in use by a running snowbot, which opened it: the key check needs the bot stopped, or is done by the bot itself when users sign in")
 			return
 		}
@@ -217,16 +216,11 @@ func (d *doctor) storeAndKey(ctx context.Context, cfg *Config) {
 		return
 	}
 	d.pass("store %s opens", redactStoreURL(cfg.StoreURL))
-	sealer, err := seal.New(cfg.EncryptionKey, cfg.PreviousKeys...)
-	if err != nil {
-		d.fail("TOKEN_ENCRYPTION_KEY: "+err.Error(), "set TOKEN_ENCRYPTION_KEY to base64 of 32 random bytes (openssl rand -base64 32)")
-		return
-	}
 	ac := authConfig(cfg)
-	ac.Store, ac.Sealer = st, sealer
+	ac.Store = st
 	svc, err := auth.New(ac)
 	if err != nil {
-		d.fail(err.Error(), "check TOKEN_ENCRYPTION_KEY")
+		d.fail("TOKEN_ENCRYPTION_KEY: "+err.Error(), "set TOKEN_ENCRYPTION_KEY to base64 of 32 random bytes (openssl rand -base64 32)")
 		return
 	}
 	checked, err := svc.CheckKey(ctx)
@@ -241,30 +235,4 @@ func (d *doctor) storeAndKey(ctx context.Context, cfg *Config) {
 	default:
 		d.pass("TOKEN_ENCRYPTION_KEY is well-formed (no stored sign-ins to check it against yet)")
 	}
-}
-
-// authConfig is the sign-in configuration without store or sealer.
-func authConfig(cfg *Config) auth.Config {
-	return auth.Config{
-		InstanceURL:  cfg.InstanceURL,
-		ClientID:     cfg.ClientID,
-		ClientSecret: cfg.ClientSecret,
-		ClientAuth:   cfg.ClientAuth,
-		Scope:        cfg.OAuthScope,
-		PKCE:         cfg.PKCE,
-		RedirectURL:  cfg.RedirectURL(),
-		Key:          cfg.EncryptionKey,
-	}
-}
-
-// redactStoreURL hides a Redis password.
-func redactStoreURL(s string) string {
-	u, err := url.Parse(s)
-	if err != nil || u.User == nil {
-		return s
-	}
-	if _, ok := u.User.Password(); ok {
-		u.User = url.UserPassword(u.User.Username(), "xxxxx")
-	}
-	return u.String()
 }

@@ -77,21 +77,3 @@ func loadConfig(stderr io.Writer) (*Config, bool) {
 	}
 	return cfg, true
 }
-
-func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) > 0 {
-		fmt.Fprintf(stderr, "snowbot serve: unexpected arguments %q\n", args)
-		return 2
-	}
-	cfg, ok := loadConfig(stderr)
-	if !ok {
-		return 1
-	}
-	log := newLogger(stdout, cfg)
-	if err := serve(ctx, cfg, log); err != nil {
-		log.Error("snowbot stopped", "error", err)
-		fmt.Fprintln(stderr, "snowbot:", err)
-		return 1
-	}
-	return 0
-}

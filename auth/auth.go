@@ -1,10 +1,13 @@
 // Package auth signs people in to ServiceNow with the OAuth 2.0
-// authorization-code flow and keeps their tokens: it builds the authorize URL
-// (signed, single-use state; PKCE), exchanges the code at the callback, holds
-// the tokens under a six-digit code until the same person confirms it, then
-// stores them sealed, refreshes them once for all concurrent callers, and
-// revokes them at sign-out. It knows nothing of Teams: a user is an opaque key
-// and what to resume after sign-in is an opaque JSON value.
+// authorization-code flow and keeps what that takes: it builds the authorize
+// URL (signed, single-use state; PKCE), handles the redirect (Callback: the code
+// exchange and who signed in), holds the tokens under a six-digit code until the
+// same person confirms it, then stores them sealed with their ServiceNow
+// identity, refreshes them once for all concurrent callers and instances, and
+// revokes them at sign-out. It also keeps small sealed records per person for
+// the conversation. Protocol and storage only: it knows nothing of Teams (a
+// user is an opaque key, what to resume after sign-in an opaque JSON value) and
+// renders no page (package bot/pages does).
 package auth
 
 import (
@@ -65,11 +68,13 @@ type Config struct {
 	PKCE         bool
 	RedirectURL  string // PUBLIC_BASE_URL/auth/callback
 
-	Key        []byte       // TOKEN_ENCRYPTION_KEY: the state-signing key is derived from it
-	Sealer     *seal.Sealer // seals every record
-	Store      store.Store
-	HTTPClient *http.Client // for ServiceNow's OAuth endpoints; has a timeout
-	Log        *slog.Logger
+	// Key (TOKEN_ENCRYPTION_KEY) seals every record and signs sign-in state;
+	// PreviousKeys (TOKEN_ENCRYPTION_KEY_PREVIOUS) still open records sealed before a rotation.
+	Key          []byte
+	PreviousKeys [][]byte
+	Store        store.Store
+	HTTPClient   *http.Client // for ServiceNow's OAuth endpoints; has a timeout
+	Log          *slog.Logger
 	// Identify looks up who signed in, right after the code exchange; nil skips it.
 	Identify IdentifyFunc
 
@@ -80,6 +85,7 @@ type Config struct {
 // Service runs sign-ins and hands out tokens.
 type Service struct {
 	cfg      Config
+	sealer   *seal.Sealer
 	oauth    *oauth2.Config
 	stateKey []byte
 	refresh  singleflight.Group
@@ -88,8 +94,12 @@ type Service struct {
 
 // New returns a Service.
 func New(cfg Config) (*Service, error) {
-	if cfg.Store == nil || cfg.Sealer == nil {
-		return nil, errors.New("auth: Store and Sealer are required")
+	if cfg.Store == nil {
+		return nil, errors.New("auth: a Store is required")
+	}
+	sealer, err := seal.New(cfg.Key, cfg.PreviousKeys...)
+	if err != nil {
+		return nil, err
 	}
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{Timeout: 15 * time.Second}
@@ -107,7 +117,7 @@ func New(cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Service{cfg: cfg, oauth: OAuthConfig(cfg), stateKey: stateKey, now: time.Now}, nil
+	return &Service{cfg: cfg, sealer: sealer, oauth: OAuthConfig(cfg), stateKey: stateKey, now: time.Now}, nil
 }
 
 // OAuthConfig is the x/oauth2 configuration for the instance: its endpoints,

@@ -73,7 +73,7 @@ func (u *UserTokens) RememberIdentity(ctx context.Context, id Identity) error {
 	if err != nil {
 		return err
 	}
-	plain, err := s.cfg.Sealer.Open(kindTokens, u.user, sealed)
+	plain, err := s.sealer.Open(kindTokens, u.user, sealed)
 	if err != nil {
 		return ErrSignInRequired
 	}
@@ -89,6 +89,6 @@ func (u *UserTokens) RememberIdentity(ctx context.Context, id Identity) error {
 	if err != nil {
 		return err
 	}
-	_, err = s.cfg.Store.SwapTokens(ctx, u.user, sealed, s.cfg.Sealer.Seal(kindTokens, u.user, next))
+	_, err = s.cfg.Store.SwapTokens(ctx, u.user, sealed, s.sealer.Seal(kindTokens, u.user, next))
 	return err
 }

@@ -2,9 +2,7 @@ package auth
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"strings"
 
 	"golang.org/x/oauth2"
 )
@@ -39,26 +37,22 @@ func ProbeClientCredentials(ctx context.Context, cfg Config, clientAuth string) 
 	if err == nil {
 		return Unexpected, "the instance issued tokens for an invalid code", nil
 	}
-	var re *oauth2.RetrieveError
-	if !errors.As(err, &re) {
-		if strings.Contains(err.Error(), "missing access_token") {
+	te, ok := TokenErrorOf(err)
+	if !ok {
+		if MissingAccessToken(err) {
 			return Unexpected, "the token endpoint answered without an error and without a token (a login page or a proxy?)", nil
 		}
 		return Unexpected, "", fmt.Errorf("ServiceNow's token endpoint %s cannot be reached: %w", oc.Endpoint.TokenURL, scrubURLError(err))
 	}
-	status := 0
-	if re.Response != nil {
-		status = re.Response.StatusCode
-	}
-	detail := fmt.Sprintf("HTTP %d %s %s", status, re.ErrorCode, re.ErrorDescription)
+	detail := fmt.Sprintf("HTTP %d %s %s", te.Status, te.Code, te.Description)
 	switch {
-	case re.ErrorCode == "invalid_grant":
+	case te.Code == "invalid_grant":
 		return CredentialsAccepted, detail, nil
-	case re.ErrorCode == "invalid_client", re.ErrorCode == "unauthorized_client",
-		status == 401 && re.ErrorCode == "server_error":
+	case te.Code == "invalid_client", te.Code == "unauthorized_client",
+		te.Status == 401 && te.Code == "server_error":
 		return CredentialsRefused, detail, nil
-	case re.ErrorCode == "":
-		return Unexpected, fmt.Sprintf("HTTP %d without an OAuth error: is SERVICENOW_INSTANCE_URL the instance itself?", status), nil
+	case te.Code == "":
+		return Unexpected, fmt.Sprintf("HTTP %d without an OAuth error: is SERVICENOW_INSTANCE_URL the instance itself?", te.Status), nil
 	}
 	return Unexpected, detail, nil
 }

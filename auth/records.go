@@ -40,14 +40,14 @@ func (r *Records) key(name string) (key, subject string) {
 // Put keeps value under name for ttl (0: until deleted).
 func (r *Records) Put(ctx context.Context, name string, value []byte, ttl time.Duration) error {
 	key, subject := r.key(name)
-	return r.s.cfg.Store.PutRecord(ctx, key, r.s.cfg.Sealer.Seal(kindRecord, subject, value), ttl)
+	return r.s.cfg.Store.PutRecord(ctx, key, r.s.sealer.Seal(kindRecord, subject, value), ttl)
 }
 
 // PutIfAbsent keeps value only if name holds nothing yet, atomically across
 // instances; it reports whether it did.
 func (r *Records) PutIfAbsent(ctx context.Context, name string, value []byte, ttl time.Duration) (bool, error) {
 	key, subject := r.key(name)
-	return r.s.cfg.Store.PutRecordIfAbsent(ctx, key, r.s.cfg.Sealer.Seal(kindRecord, subject, value), ttl)
+	return r.s.cfg.Store.PutRecordIfAbsent(ctx, key, r.s.sealer.Seal(kindRecord, subject, value), ttl)
 }
 
 // Get returns the value under name, or ErrNoRecord.
@@ -60,7 +60,7 @@ func (r *Records) Get(ctx context.Context, name string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	plain, err := r.s.cfg.Sealer.Open(kindRecord, subject, sealed)
+	plain, err := r.s.sealer.Open(kindRecord, subject, sealed)
 	if err != nil {
 		return nil, ErrNoRecord // sealed under a retired key: as good as gone
 	}

@@ -64,7 +64,7 @@ func (s *Service) StartSignIn(ctx context.Context, user string, resume json.RawM
 		return "", err
 	}
 	key := pendingKey(id)
-	if err := s.cfg.Store.PutPending(ctx, key, s.cfg.Sealer.Seal(kindPending, key, plain), s.cfg.StateTTL); err != nil {
+	if err := s.cfg.Store.PutPending(ctx, key, s.sealer.Seal(kindPending, key, plain), s.cfg.StateTTL); err != nil {
 		return "", fmt.Errorf("keeping the sign-in: %w", err)
 	}
 	return s.oauth.AuthCodeURL(state, opts...), nil
@@ -79,12 +79,12 @@ func (s *Service) takePending(ctx context.Context, state string) (pending, error
 	key := pendingKey(id)
 	sealed, err := s.cfg.Store.TakePending(ctx, key)
 	if errors.Is(err, store.ErrNotFound) {
-		return pending{}, errStateUsed
+		return pending{}, ErrStateUsed
 	}
 	if err != nil {
 		return pending{}, err
 	}
-	plain, err := s.cfg.Sealer.Open(kindPending, key, sealed)
+	plain, err := s.sealer.Open(kindPending, key, sealed)
 	if err != nil {
 		return pending{}, err
 	}
@@ -110,7 +110,7 @@ func (s *Service) exchange(ctx context.Context, p pending, code string) (string,
 	if err != nil {
 		return "", err
 	}
-	if err := s.cfg.Store.PutHeld(ctx, p.User, s.cfg.Sealer.Seal(kindHeld, p.User, plain), s.cfg.CodeTTL); err != nil {
+	if err := s.cfg.Store.PutHeld(ctx, p.User, s.sealer.Seal(kindHeld, p.User, plain), s.cfg.CodeTTL); err != nil {
 		return "", fmt.Errorf("keeping the tokens until the code is typed: %w", err)
 	}
 	return h.Code, nil
@@ -158,7 +158,7 @@ func (s *Service) CompleteSignIn(ctx context.Context, user, code string) (json.R
 	if err != nil {
 		return nil, err
 	}
-	plain, err := s.cfg.Sealer.Open(kindHeld, user, sealed)
+	plain, err := s.sealer.Open(kindHeld, user, sealed)
 	if err != nil {
 		return nil, err
 	}

@@ -11,15 +11,15 @@ import (
 	"strings"
 )
 
-// State errors, each shown to the person with what to do next.
+// What can be wrong with the state a callback carries.
 var (
-	errStateInvalid = errors.New("sign-in state is not one snowbot issued")
-	errStateExpired = errors.New("sign-in state has expired")
-	errStateUsed    = errors.New("sign-in state was already used or is unknown")
+	ErrStateInvalid = errors.New("sign-in state is not one snowbot issued")
+	ErrStateExpired = errors.New("sign-in state has expired")
+	ErrStateUsed    = errors.New("sign-in state was already used or is unknown")
 )
 
 // newState returns an opaque state: a random id and its expiry, signed. The
-// pending sign-in it refers to is kept server-side under storeKey(id).
+// pending sign-in it refers to is kept server-side under pendingKey(id).
 func (s *Service) newState() (state, id string) {
 	raw := make([]byte, 16+8)
 	_, _ = rand.Read(raw[:16])
@@ -37,15 +37,15 @@ func (s *Service) checkState(state string) (string, error) {
 	raw, err1 := enc.DecodeString(body)
 	got, err2 := enc.DecodeString(sig)
 	if !ok || err1 != nil || err2 != nil || len(raw) != 24 {
-		return "", errStateInvalid
+		return "", ErrStateInvalid
 	}
 	mac := hmac.New(sha256.New, s.stateKey)
 	mac.Write(raw)
 	if !hmac.Equal(got, mac.Sum(nil)) {
-		return "", errStateInvalid
+		return "", ErrStateInvalid
 	}
 	if s.now().Unix() > int64(binary.BigEndian.Uint64(raw[16:])) {
-		return "", errStateExpired
+		return "", ErrStateExpired
 	}
 	return hex.EncodeToString(raw[:16]), nil
 }

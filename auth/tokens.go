@@ -25,7 +25,7 @@ func (s *Service) saveTokens(ctx context.Context, user string, t storedTokens) e
 	if err != nil {
 		return err
 	}
-	return s.cfg.Store.PutTokens(ctx, user, s.cfg.Sealer.Seal(kindTokens, user, plain))
+	return s.cfg.Store.PutTokens(ctx, user, s.sealer.Seal(kindTokens, user, plain))
 }
 
 // loadTokens returns the user's tokens, re-sealing a record of a rotated-out key.
@@ -37,7 +37,7 @@ func (s *Service) loadTokens(ctx context.Context, user string) (storedTokens, er
 	if err != nil {
 		return storedTokens{}, err
 	}
-	plain, err := s.cfg.Sealer.Open(kindTokens, user, sealed)
+	plain, err := s.sealer.Open(kindTokens, user, sealed)
 	if err != nil {
 		// Sealed under a key we no longer have (or damaged): the only way on is a new sign-in.
 		s.cfg.Log.WarnContext(ctx, "stored tokens cannot be opened; the user must sign in again", "error", err)
@@ -47,19 +47,10 @@ func (s *Service) loadTokens(ctx context.Context, user string) (storedTokens, er
 	if err := json.Unmarshal(plain, &t); err != nil {
 		return storedTokens{}, ErrSignInRequired
 	}
-	if s.cfg.Sealer.Stale(sealed) {
+	if s.sealer.Stale(sealed) {
 		_ = s.saveTokens(ctx, user, t)
 	}
 	return t, nil
-}
-
-// SignedIn reports whether the user has tokens.
-func (s *Service) SignedIn(ctx context.Context, user string) (bool, error) {
-	_, err := s.loadTokens(ctx, user)
-	if errors.Is(err, ErrSignInRequired) {
-		return false, nil
-	}
-	return err == nil, err
 }
 
 // Tokens is the source of the user's access tokens for ServiceNow calls.
@@ -292,22 +283,17 @@ const (
 )
 
 func classifyTokenError(err error) tokenErrorKind {
-	var re *oauth2.RetrieveError
-	if !errors.As(err, &re) {
-		return transient
-	}
-	status := 0
-	if re.Response != nil {
-		status = re.Response.StatusCode
-	}
+	te, ok := TokenErrorOf(err)
 	switch {
-	case re.ErrorCode == "invalid_client" || re.ErrorCode == "unauthorized_client":
-		return clientRefused
-	case re.ErrorCode == "invalid_grant":
-		return grantDead
-	case status >= 500:
+	case !ok:
 		return transient
-	case status == http.StatusUnauthorized || status == http.StatusBadRequest:
+	case te.Code == "invalid_client" || te.Code == "unauthorized_client":
+		return clientRefused
+	case te.Code == "invalid_grant":
+		return grantDead
+	case te.Status >= 500:
+		return transient
+	case te.Status == http.StatusUnauthorized || te.Status == http.StatusBadRequest:
 		return grantDead
 	}
 	return transient
@@ -322,16 +308,10 @@ func timedOut(err error) bool {
 // describeTokenError is a log-safe summary: ServiceNow's error code and
 // description, never a request body.
 func describeTokenError(err error) string {
-	var re *oauth2.RetrieveError
-	if errors.As(err, &re) {
-		status := 0
-		if re.Response != nil {
-			status = re.Response.StatusCode
-		}
-		return fmt.Sprintf("HTTP %d %s: %s", status, re.ErrorCode, re.ErrorDescription)
+	if te, ok := TokenErrorOf(err); ok {
+		return fmt.Sprintf("HTTP %d %s: %s", te.Status, te.Code, te.Description)
 	}
-	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
+	if timedOut(err) {
 		return "timed out"
 	}
 	return scrubURLError(err).Error()
@@ -354,7 +334,7 @@ func (s *Service) CheckKey(ctx context.Context) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	if _, err := s.cfg.Sealer.Open(kindTokens, user, sealed); err != nil {
+	if _, err := s.sealer.Open(kindTokens, user, sealed); err != nil {
 		return true, fmt.Errorf("%w: %w", ErrKeyMismatch, err)
 	}
 	return true, nil

@@ -1,7 +1,8 @@
-// Package bot is everything Teams-facing: it authenticates Bot Framework
-// activities, routes them by type and invoke name to the handlers that answer
-// them, and sends replies through the connector. Signing users in and calling
-// ServiceNow are left to the packages auth and servicenow.
+// Package bot is the Teams transport: it authenticates Bot Framework
+// activities, routes them by type and invoke name to a Handler, and sends
+// replies, updates and proactive messages through the connector. It knows
+// nothing of ServiceNow or of signing people in: what the bot says is package
+// bot/chat.
 package bot
 
 import (
@@ -63,8 +64,8 @@ type Bot struct {
 	inFlight atomic.Int64
 }
 
-// New returns a Bot. It uses msbotbuilder-go's adapter for parsing, updating and
-// deleting activities, with the project's validator and connector plugged into
+// New returns a Bot. It uses msbotbuilder-go's adapter for parsing and
+// updating activities, with the project's validator and connector plugged into
 // the adapter's fields in place of the library's own.
 func New(opts Options) (*Bot, error) {
 	if opts.Handler == nil || opts.Connector == nil {
@@ -81,7 +82,7 @@ func New(opts Options) (*Bot, error) {
 		Client:         opts.Connector,
 	}
 	if opts.Validator != nil {
-		adapter.TokenValidator = shapeFirst{opts.Validator}
+		adapter.TokenValidator = activitiesOnly{opts.Validator}
 	}
 	base, cancel := context.WithCancel(context.Background())
 	b := &Bot{
@@ -227,11 +228,11 @@ func (b *Bot) parse(r *http.Request) (schema.Activity, error) {
 	return act, validActivity(act)
 }
 
-// shapeFirst refuses JSON that is not an activity before checking its token, so
-// such a body is a 400 whatever its Authorization header says.
-type shapeFirst struct{ v *channelauth.Validator }
+// activitiesOnly refuses JSON that is not an activity before checking its
+// token, so such a body is a 400 whatever its Authorization header says.
+type activitiesOnly struct{ v *channelauth.Validator }
 
-func (s shapeFirst) AuthenticateRequest(ctx context.Context, a schema.Activity, header string, cred bfauth.CredentialProvider, channelService string) (bfauth.ClaimsIdentity, error) {
+func (s activitiesOnly) AuthenticateRequest(ctx context.Context, a schema.Activity, header string, cred bfauth.CredentialProvider, channelService string) (bfauth.ClaimsIdentity, error) {
 	if err := validActivity(a); err != nil {
 		return nil, err
 	}

@@ -58,9 +58,9 @@ func newTurn(a schema.Activity, s *Sender) *Turn {
 	return &Turn{Activity: a, User: userOf(a), sender: s}
 }
 
-// resumedAt is a turn that answers in the conversation of ref, for the same
+// ResumedAt is a turn that answers in the conversation of ref, for the same
 // user: a command resumed after sign-in.
-func (t *Turn) resumedAt(ref schema.ConversationReference) *Turn {
+func (t *Turn) ResumedAt(ref schema.ConversationReference) *Turn {
 	ref.ActivityID = "" // a new message, not a reply to the old one
 	a := activity.ApplyConversationReference(schema.Activity{Type: schema.Message}, ref, true)
 	r := newTurn(a, t.sender)
@@ -82,6 +82,12 @@ func (t *Turn) Personal() bool {
 // Reply sends a message into the turn's conversation and returns its id.
 func (t *Turn) Reply(ctx context.Context, m Message) (string, error) {
 	return t.sender.Send(ctx, t.Reference(), m)
+}
+
+// Update replaces the message with this id in the turn's conversation (a card
+// whose button was pressed, say).
+func (t *Turn) Update(ctx context.Context, id string, m Message) error {
+	return t.sender.Update(ctx, t.Reference(), id, m)
 }
 
 // Typing shows the typing indicator while slow work runs. Failures are only
@@ -139,9 +145,4 @@ func (s *Sender) Update(ctx context.Context, ref schema.ConversationReference, i
 	a.ID = id
 	a.ReplyToID = ""
 	return s.adapter.UpdateActivity(ctx, a)
-}
-
-// Delete removes the message with this id, through the library's adapter.
-func (s *Sender) Delete(ctx context.Context, ref schema.ConversationReference, id string) error {
-	return s.adapter.DeleteActivity(ctx, id, ref)
 }

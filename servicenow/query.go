@@ -53,9 +53,6 @@ func checkValue(v string) error {
 // Eq adds field=value.
 func (q *Query) Eq(field, value string) *Query { return q.add(field, "=", value) }
 
-// NotEq adds field!=value.
-func (q *Query) NotEq(field, value string) *Query { return q.add(field, "!=", value) }
-
 // Like adds fieldLIKEvalue (contains, case-insensitive).
 func (q *Query) Like(field, value string) *Query { return q.add(field, "LIKE", value) }
 

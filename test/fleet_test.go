@@ -12,6 +12,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"snowbot/auth/store/storetest"
 	"snowbot/test/fakebotframework"
 	"snowbot/test/fakeservicenow"
 )
@@ -19,7 +20,7 @@ import (
 // fleet is several bot processes behind one public address, sharing one Redis.
 type fleet struct {
 	*world
-	redis     *redisServer
+	redis     *storetest.Redis
 	instances []*botProcess
 	envs      []map[string]string
 }
@@ -29,7 +30,7 @@ type fleet struct {
 // they choose.
 func newFleet(t *testing.T, n int, edit func(env map[string]string)) *fleet {
 	t.Helper()
-	r := startRedis(t)
+	r := storetest.StartRedis(t)
 	bf := fakebotframework.New()
 	t.Cleanup(bf.Close)
 	sn := fakeservicenow.New()

@@ -7,8 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	mathrand "math/rand/v2"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -19,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"snowbot/auth/store/storetest"
 	"snowbot/test/fakebotframework"
 	"snowbot/test/fakeservicenow"
 )
@@ -78,23 +77,8 @@ type botProcess struct {
 	err    error
 }
 
-// freePort finds a port that is free right now. It picks from 20000-31999,
-// below the kernel's range for ephemeral ports, so the loopback servers other
-// tests open meanwhile cannot take it before the bot binds it.
-func freePort(t testing.TB) int {
-	t.Helper()
-	for range 100 {
-		p := 20000 + mathrand.IntN(12000)
-		l, err := net.Listen("tcp", ":"+strconv.Itoa(p))
-		if err != nil {
-			continue
-		}
-		l.Close()
-		return p
-	}
-	t.Fatal("no free port")
-	return 0
-}
+// freePort finds a port that is free right now.
+func freePort(t testing.TB) int { return storetest.FreePort(t) }
 
 // randomKey is a fresh TOKEN_ENCRYPTION_KEY.
 func randomKey() string {

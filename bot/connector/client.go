@@ -80,17 +80,6 @@ func (c *Client) Send(ctx context.Context, a schema.Activity) (string, error) {
 	return rr.ID, err
 }
 
-// Update replaces an activity the bot sent earlier (a.ID names it).
-func (c *Client) Update(ctx context.Context, a schema.Activity) error {
-	return c.do(ctx, http.MethodPut, ActivitiesURL(a.ServiceURL, a.Conversation.ID, a.ID), &a, nil)
-}
-
-// DeleteActivity removes an activity the bot sent earlier.
-func (c *Client) DeleteActivity(ctx context.Context, serviceURL, conversationID, activityID string) error {
-	a := schema.Activity{Conversation: schema.ConversationAccount{ID: conversationID}}
-	return c.do(ctx, http.MethodDelete, ActivitiesURL(serviceURL, conversationID, activityID), &a, nil)
-}
-
 // Post, Put and Delete implement msbotbuilder-go's client.Client, whose methods
 // take no context; each call still has the Budget as its deadline.
 

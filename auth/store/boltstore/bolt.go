@@ -30,6 +30,9 @@ var (
 // sweepEvery is how often expired pending and held records are deleted.
 const sweepEvery = time.Minute
 
+// ErrLocked means another process holds the store file: bolt:// serves one instance.
+var ErrLocked = errors.New("the store file is in use by another process (bolt:// serves one instance; use redis:// for several)")
+
 // Store is a bbolt-backed store.Store.
 type Store struct {
 	db   *bolt.DB
@@ -48,7 +51,7 @@ func Open(path string) (*Store, error) {
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 3 * time.Second})
 	if err != nil {
 		if errors.Is(err, berrors.ErrTimeout) {
-			return nil, fmt.Errorf("store file %s is in use by another process (bolt:// serves one instance; use redis:// for several)", path)
+			return nil, fmt.Errorf("store file %s: %w", path, ErrLocked)
 		}
 		return nil, fmt.Errorf("store file %s: %w", path, err)
 	}
@@ -302,18 +305,6 @@ func (s *Store) Sweep() error {
 		}
 		return nil
 	})
-}
-
-// Count returns how many records a bucket holds ("tokens", "pending" or "held"); for tests and doctor.
-func (s *Store) Count(bucket string) int {
-	n := 0
-	_ = s.db.View(func(tx *bolt.Tx) error {
-		if b := tx.Bucket([]byte(bucket)); b != nil {
-			n = b.Stats().KeyN
-		}
-		return nil
-	})
-	return n
 }
 
 // SampleTokens returns the first stored token record.

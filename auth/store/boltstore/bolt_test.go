@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	bolt "go.etcd.io/bbolt"
+
 	"snowbot/auth/store"
 	"snowbot/auth/store/storetest"
 )
@@ -73,4 +75,16 @@ func TestSweepRemovesExpiredRecords(t *testing.T) {
 	if s.Count("pending") != 1 || s.Count("held") != 0 {
 		t.Fatalf("after sweep: %d pending, %d held", s.Count("pending"), s.Count("held"))
 	}
+}
+
+// Count returns how many records a bucket holds ("tokens", "pending", "held" or "records").
+func (s *Store) Count(bucket string) int {
+	n := 0
+	_ = s.db.View(func(tx *bolt.Tx) error {
+		if b := tx.Bucket([]byte(bucket)); b != nil {
+			n = b.Stats().KeyN
+		}
+		return nil
+	})
+	return n
 }

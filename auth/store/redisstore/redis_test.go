@@ -4,10 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
-	"os"
-	"os/exec"
-	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -16,68 +12,11 @@ import (
 	"snowbot/auth/store/storetest"
 )
 
-// server is a redis-server of the test's own on a loopback port.
-type server struct {
-	port int
-	dir  string
-	cmd  *exec.Cmd
-}
-
-func requireRedis(t *testing.T) {
-	t.Helper()
-	if _, err := exec.LookPath("redis-server"); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("redis-server is not installed: bash test/run installs it (apt-get install -y redis-server)")
-		}
-		t.Skip("redis-server is not installed: run bash test/run, or apt-get install -y redis-server")
-	}
-}
-
-func freePort(t *testing.T) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-func startServer(t *testing.T, port int, dir string) *server {
-	t.Helper()
-	s := &server{port: port, dir: dir}
-	s.cmd = exec.Command("redis-server", "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--dir", dir,
-		"--save", "", "--appendonly", "no")
-	if err := s.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	for range 200 {
-		if c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
-			c.Close()
-			t.Cleanup(s.stop)
-			return s
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatal("redis-server did not start")
-	return nil
-}
-
-func (s *server) stop() {
-	if s.cmd != nil && s.cmd.Process != nil {
-		_ = s.cmd.Process.Kill()
-		_ = s.cmd.Wait()
-		s.cmd = nil
-	}
-}
-
-func (s *server) url() string { return fmt.Sprintf("redis://127.0.0.1:%d/0", s.port) }
-
 func TestConformance(t *testing.T) {
-	requireRedis(t)
-	srv := startServer(t, freePort(t), t.TempDir())
+	srv := storetest.StartRedis(t)
 	var n atomic.Int32
 	storetest.Run(t, func(t *testing.T) store.Store {
-		s, err := Open(srv.url(), Options{Prefix: fmt.Sprintf("test%d:", n.Add(1))})
+		s, err := Open(srv.URL(), Options{Prefix: fmt.Sprintf("test%d:", n.Add(1))})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -87,10 +26,8 @@ func TestConformance(t *testing.T) {
 }
 
 func TestAnUnreachableRedisIsUnavailableNotEmptyAndRecovers(t *testing.T) {
-	requireRedis(t)
-	port, dir := freePort(t), t.TempDir()
-	srv := startServer(t, port, dir)
-	s, err := Open(srv.url(), Options{})
+	srv := storetest.StartRedis(t)
+	s, err := Open(srv.URL(), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +36,7 @@ func TestAnUnreachableRedisIsUnavailableNotEmptyAndRecovers(t *testing.T) {
 	if err := s.PutTokens(ctx, "t/ada", []byte("sealed")); err != nil {
 		t.Fatal(err)
 	}
-	srv.stop()
+	srv.Stop()
 
 	checks := map[string]error{}
 	_, checks["GetTokens"] = s.GetTokens(ctx, "t/ada")
@@ -116,7 +53,7 @@ func TestAnUnreachableRedisIsUnavailableNotEmptyAndRecovers(t *testing.T) {
 	}
 
 	// Back on the same address: the same Store works again without reopening.
-	startServer(t, port, dir)
+	srv.Start()
 	deadline := time.Now().Add(5 * time.Second)
 	for s.Ping(ctx) != nil && time.Now().Before(deadline) {
 		time.Sleep(50 * time.Millisecond)

@@ -1,5 +1,6 @@
 // Package storetest is the behaviour every store.Store must show, as one test
-// suite that each implementation runs against itself.
+// suite that each implementation runs against itself, and the redis-server
+// (and free ports) that tests of snowbot start for themselves.
 package storetest
 
 import (

@@ -1,4 +1,4 @@
-package bot
+package chat
 
 import (
 	"context"
@@ -7,7 +7,8 @@ import (
 	"fmt"
 
 	"snowbot/auth"
-	"snowbot/bot/cards"
+	"snowbot/bot"
+	"snowbot/bot/chat/cards"
 )
 
 // Reasons shown on a sign-in card.
@@ -23,19 +24,19 @@ const (
 const oneToOneOnly = "I work with your ServiceNow account only in our 1:1 chat, so nobody else sees your sign-in or your incidents. Select my name and choose **Chat**, then ask me there."
 
 // promptSignIn is a sign-in card that resumes again after sign-in.
-func (a *App) promptSignIn(ctx context.Context, t *Turn, reason string, again resume) (Message, error) {
+func (c *Conversation) promptSignIn(ctx context.Context, t *bot.Turn, reason string, again resume) (bot.Message, error) {
 	if !t.Personal() {
-		return Text(oneToOneOnly), nil
+		return bot.Text(oneToOneOnly), nil
 	}
 	ref := t.Reference()
 	again.Ref = &ref
 	resumeJSON, _ := json.Marshal(again)
-	url, err := a.Auth.StartSignIn(ctx, t.User.Key(), resumeJSON)
+	url, err := c.Auth.StartSignIn(ctx, t.User.Key(), resumeJSON)
 	if err != nil {
 		if errors.Is(err, auth.ErrUnavailable) {
 			return cardMessage(cards.Problem(temporarilyUnavailable, tryAgainSoon)), nil
 		}
-		return Message{}, err
+		return bot.Message{}, err
 	}
 	return cardMessage(cards.SignIn(reason, url)), nil
 }
@@ -46,16 +47,16 @@ const codeFromTeams = "code-from-teams"
 
 // completeSignIn binds a verification code to the user who typed it (or whose
 // Teams client passed it on) and runs the command that asked for the sign-in.
-func (a *App) completeSignIn(ctx context.Context, t *Turn, code string, fromTeams bool) error {
+func (c *Conversation) completeSignIn(ctx context.Context, t *bot.Turn, code string, fromTeams bool) error {
 	user := t.User.Key()
-	saved, err := a.Auth.CompleteSignIn(ctx, user, code)
+	saved, err := c.Auth.CompleteSignIn(ctx, user, code)
 	if err == nil && fromTeams {
-		if rerr := a.Auth.Records(user).Put(ctx, codeFromTeams, []byte(code), auth.CodeTTL); rerr != nil {
-			a.Log.InfoContext(ctx, "the code from Teams was not remembered", "error", rerr)
+		if rerr := c.Auth.Records(user).Put(ctx, codeFromTeams, []byte(code), auth.CodeTTL); rerr != nil {
+			c.Log.InfoContext(ctx, "the code from Teams was not remembered", "error", rerr)
 		}
 	}
 	if errors.Is(err, auth.ErrNoSignInWaiting) && !fromTeams {
-		if used, rerr := a.Auth.Records(user).Get(ctx, codeFromTeams); rerr == nil && string(used) == code {
+		if used, rerr := c.Auth.Records(user).Get(ctx, codeFromTeams); rerr == nil && string(used) == code {
 			err = errCodeAlreadyUsed
 		}
 	}
@@ -66,19 +67,19 @@ func (a *App) completeSignIn(ctx context.Context, t *Turn, code string, fromTeam
 		if wrong.Left != 1 {
 			tries = fmt.Sprintf("%d tries left", wrong.Left)
 		}
-		return a.reply(ctx, t, Text("That code is not right. Check the six digits on the sign-in page and send them again ("+tries+")."))
+		return c.reply(ctx, t, bot.Text("That code is not right. Check the six digits on the sign-in page and send them again ("+tries+")."))
 	case errors.Is(err, auth.ErrTooManyCodes):
-		return a.reply(ctx, t, Text("That was the fifth wrong code, so I cancelled this sign-in to keep your account safe. Type your command again to start a new one."))
+		return c.reply(ctx, t, bot.Text("That was the fifth wrong code, so I cancelled this sign-in to keep your account safe. Type your command again to start a new one."))
 	case errors.Is(err, errCodeAlreadyUsed):
-		return a.reply(ctx, t, Text("You're already signed in to ServiceNow with that code: Teams passed it on to me. No need to type it."))
+		return c.reply(ctx, t, bot.Text("You're already signed in to ServiceNow with that code: Teams passed it on to me. No need to type it."))
 	case errors.Is(err, auth.ErrNoSignInWaiting):
-		return a.reply(ctx, t, Text("That looks like a sign-in code, but no sign-in is waiting for you here. Codes work once, for 10 minutes, and only for the person who asked for the sign-in. Type your command again (for example **incidents**) to get a new sign-in card."))
+		return c.reply(ctx, t, bot.Text("That looks like a sign-in code, but no sign-in is waiting for you here. Codes work once, for 10 minutes, and only for the person who asked for the sign-in. Type your command again (for example **incidents**) to get a new sign-in card."))
 	case errors.Is(err, auth.ErrUnavailable):
-		return a.reply(ctx, t, cardMessage(cards.Problem(temporarilyUnavailable, tryAgainSoon)))
+		return c.reply(ctx, t, cardMessage(cards.Problem(temporarilyUnavailable, tryAgainSoon)))
 	case err != nil:
 		return err
 	}
-	if err := a.reply(ctx, t, Text("You're signed in to ServiceNow.")); err != nil {
+	if err := c.reply(ctx, t, bot.Text("You're signed in to ServiceNow.")); err != nil {
 		return err
 	}
 	var r resume
@@ -88,13 +89,13 @@ func (a *App) completeSignIn(ctx context.Context, t *Turn, code string, fromTeam
 	target := t
 	if r.Ref != nil && r.Ref.Conversation.ID != "" {
 		// Answer where the command was typed, which is where its user looks for it.
-		target = t.resumedAt(*r.Ref)
+		target = t.ResumedAt(*r.Ref)
 	}
 	switch {
 	case len(r.Value) > 0:
-		return a.onSubmit(ctx, target, r.Value)
+		return c.onSubmit(ctx, target, r.Value)
 	case r.Text != "":
-		return a.onCommand(ctx, target, r.Text)
+		return c.onCommand(ctx, target, r.Text)
 	}
 	return nil
 }
@@ -103,18 +104,18 @@ func (a *App) completeSignIn(ctx context.Context, t *Turn, code string, fromTeam
 var errCodeAlreadyUsed = errors.New("the code was already passed on by Teams")
 
 // signOut revokes the user's tokens at the instance and forgets them.
-func (a *App) signOut(ctx context.Context, t *Turn) error {
-	revoked, err := a.Auth.SignOut(ctx, t.User.Key())
+func (c *Conversation) signOut(ctx context.Context, t *bot.Turn) error {
+	revoked, err := c.Auth.SignOut(ctx, t.User.Key())
 	switch {
 	case errors.Is(err, auth.ErrSignInRequired):
-		return a.reply(ctx, t, Text("You are not signed in to ServiceNow, so there is nothing to sign out of."))
+		return c.reply(ctx, t, bot.Text("You are not signed in to ServiceNow, so there is nothing to sign out of."))
 	case errors.Is(err, auth.ErrUnavailable):
-		return a.reply(ctx, t, cardMessage(cards.Problem(temporarilyUnavailable, tryAgainSoon)))
+		return c.reply(ctx, t, cardMessage(cards.Problem(temporarilyUnavailable, tryAgainSoon)))
 	case err != nil:
 		return err
 	case revoked:
-		return a.reply(ctx, t, Text("You're signed out of ServiceNow: I revoked my access to your account and forgot your tokens."))
+		return c.reply(ctx, t, bot.Text("You're signed out of ServiceNow: I revoked my access to your account and forgot your tokens."))
 	default:
-		return a.reply(ctx, t, Text("You're signed out: I forgot your ServiceNow tokens. ServiceNow did not confirm that it revoked them, so they keep working until they expire; you or your ServiceNow administrator can revoke them in ServiceNow."))
+		return c.reply(ctx, t, bot.Text("You're signed out: I forgot your ServiceNow tokens. ServiceNow did not confirm that it revoked them, so they keep working until they expire; you or your ServiceNow administrator can revoke them in ServiceNow."))
 	}
 }

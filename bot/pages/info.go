@@ -1,20 +1,10 @@
-package main
+package pages
 
-import (
-	"html/template"
-	"net/http"
-)
+import "net/http"
 
 // The privacy statement and terms the Teams app package links to by default
 // (TEAMS_PRIVACY_URL, TEAMS_TERMS_URL). They describe what this software does;
 // an organisation with its own documents points the settings there instead.
-var infoPage = template.Must(template.New("info").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>snowbot: {{.Title}}</title>
-<style>body{font-family:"Segoe UI",system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem;line-height:1.5;color:#242424}</style>
-</head><body><h1>snowbot: {{.Title}}</h1>{{range .Paragraphs}}<p>{{.}}</p>{{end}}</body></html>
-`))
-
 type info struct {
 	Title      string
 	Paragraphs []string
@@ -34,10 +24,12 @@ var terms = info{"terms of use", []string{
 	"Questions go to your Teams or ServiceNow administrator.",
 }}
 
-func pageHandler(p info) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
-		_ = infoPage.Execute(w, p)
-	}
+// Privacy serves the privacy statement.
+func Privacy() http.Handler { return infoHandler(privacy) }
+
+// Terms serves the terms of use.
+func Terms() http.Handler { return infoHandler(terms) }
+
+func infoHandler(p info) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { render(w, http.StatusOK, infoPage, p) })
 }

@@ -1,4 +1,4 @@
-package auth
+package pages
 
 import (
 	"errors"
@@ -6,7 +6,7 @@ import (
 	"net"
 	"strings"
 
-	"golang.org/x/oauth2"
+	"snowbot/auth"
 )
 
 // Explanation says in plain words what went wrong and what to do.
@@ -20,14 +20,10 @@ type Explanation struct {
 // ExplainTokenError explains a failed token request at oauth_token.do.
 // redirectURL is the URL that must be registered in the Application Registry.
 func ExplainTokenError(err error, redirectURL string) Explanation {
-	var re *oauth2.RetrieveError
-	if errors.As(err, &re) {
-		status := 0
-		if re.Response != nil {
-			status = re.Response.StatusCode
-		}
-		raw := fmt.Sprintf("HTTP %d, error=%q, error_description=%q", status, re.ErrorCode, re.ErrorDescription)
-		desc := strings.ToLower(re.ErrorDescription)
+	if re, ok := auth.TokenErrorOf(err); ok {
+		status := re.Status
+		raw := fmt.Sprintf("HTTP %d, error=%q, error_description=%q", status, re.Code, re.Description)
+		desc := strings.ToLower(re.Description)
 		switch {
 		case strings.Contains(desc, "redirect"):
 			return Explanation{
@@ -36,14 +32,14 @@ func ExplainTokenError(err error, redirectURL string) Explanation {
 				Admin: "In System OAuth > Application Registry, set the Redirect URL of the snowbot entry to exactly " + redirectURL + " (it is PUBLIC_BASE_URL + /auth/callback).",
 				Raw:   raw,
 			}
-		case re.ErrorCode == "invalid_client" || re.ErrorCode == "unauthorized_client":
+		case re.Code == "invalid_client" || re.Code == "unauthorized_client":
 			return Explanation{
 				Title: "ServiceNow did not accept snowbot's client credentials.",
 				Fix:   "This is a setup problem, not yours: tell your Teams or ServiceNow administrator.",
 				Admin: "Check SERVICENOW_CLIENT_ID and SERVICENOW_CLIENT_SECRET against the Application Registry entry (the secret's value, not its name). If they are right, the instance expects the credentials elsewhere: try SERVICENOW_CLIENT_AUTH=basic (HTTP Basic header) or SERVICENOW_CLIENT_AUTH=body (form fields). snowbot doctor tells which one works.",
 				Raw:   raw,
 			}
-		case re.ErrorCode == "server_error" && desc == "access_denied":
+		case re.Code == "server_error" && desc == "access_denied":
 			// ServiceNow's answer to a token request it cannot read or does not accept.
 			return Explanation{
 				Title: "ServiceNow refused the token request (access_denied).",
@@ -51,18 +47,18 @@ func ExplainTokenError(err error, redirectURL string) Explanation {
 				Admin: "ServiceNow answers server_error/access_denied when the client credentials are wrong or sent where it does not expect them, or the request is not form-encoded. Check SERVICENOW_CLIENT_ID and SERVICENOW_CLIENT_SECRET, try SERVICENOW_CLIENT_AUTH=basic or body, and run snowbot doctor.",
 				Raw:   raw,
 			}
-		case re.ErrorCode == "invalid_grant":
+		case re.Code == "invalid_grant":
 			return Explanation{
 				Title: "ServiceNow did not accept the sign-in code: it expired, was already used, or was issued for another redirect URL.",
 				Fix:   "Go back to Teams and type your command again for a new sign-in card.",
 				Admin: "If this keeps happening, make sure the Redirect URL in the Application Registry is exactly " + redirectURL + ", and with SERVICENOW_PKCE=true that the instance supports PKCE (or set SERVICENOW_PKCE=false).",
 				Raw:   raw,
 			}
-		case re.ErrorCode == "invalid_request" && strings.Contains(desc, "missing parameters"):
+		case re.Code == "invalid_request" && strings.Contains(desc, "missing parameters"):
 			return Explanation{
 				Title: "ServiceNow says the token request lacked parameters.",
 				Fix:   "This is a setup problem, not yours: tell your Teams or ServiceNow administrator.",
-				Admin: "ServiceNow reported: " + re.ErrorDescription + ". snowbot sends the code, redirect_uri, grant_type and client credentials form-encoded; if the credentials are named missing, try the other SERVICENOW_CLIENT_AUTH (basic or body).",
+				Admin: "ServiceNow reported: " + re.Description + ". snowbot sends the code, redirect_uri, grant_type and client credentials form-encoded; if the credentials are named missing, try the other SERVICENOW_CLIENT_AUTH (basic or body).",
 				Raw:   raw,
 			}
 		case status >= 500:
@@ -79,8 +75,7 @@ func ExplainTokenError(err error, redirectURL string) Explanation {
 			Raw:   raw,
 		}
 	}
-	// x/oauth2 reports a success response without a token only as text.
-	if err != nil && strings.Contains(err.Error(), "missing access_token") {
+	if auth.MissingAccessToken(err) {
 		return Explanation{
 			Title: "ServiceNow answered, but without an access token.",
 			Fix:   "This is a setup problem, not yours: tell your Teams or ServiceNow administrator.",
@@ -134,4 +129,24 @@ func ExplainAuthorizeError(code, description, redirectURL string) Explanation {
 		Admin: "Check the Application Registry entry and its Redirect URL " + redirectURL + ".",
 		Raw:   raw,
 	}
+}
+
+// explainCallback explains every way a callback can fail.
+func explainCallback(err error, redirectURL string) Explanation {
+	var ae *auth.AuthorizeError
+	switch {
+	case errors.Is(err, auth.ErrStateExpired):
+		return Explanation{Title: "This sign-in link has expired (links work for 10 minutes).", Fix: "Go back to Teams and type your command again for a new sign-in card."}
+	case errors.Is(err, auth.ErrStateUsed):
+		return Explanation{Title: "This sign-in link was already used.", Fix: "Each link works once. Go back to Teams: if you are not signed in yet, type your command again for a new sign-in card."}
+	case errors.Is(err, auth.ErrStateInvalid):
+		return Explanation{Title: "This sign-in link is not one snowbot made.", Fix: "Go back to Teams and type your command again: snowbot answers with a new sign-in card."}
+	case errors.Is(err, auth.ErrUnavailable):
+		return Explanation{Title: "snowbot cannot finish sign-ins right now.", Fix: "Wait a moment, then type your command in Teams again."}
+	case errors.As(err, &ae):
+		return ExplainAuthorizeError(ae.Code, ae.Description, redirectURL)
+	case errors.Is(err, auth.ErrNoCode):
+		return Explanation{Title: "ServiceNow sent you back without a sign-in code.", Fix: "Type your command in Teams again for a new sign-in card."}
+	}
+	return ExplainTokenError(err, redirectURL)
 }

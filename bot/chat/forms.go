@@ -1,4 +1,4 @@
-package bot
+package chat
 
 import (
 	"context"
@@ -9,7 +9,8 @@ import (
 	"time"
 
 	"snowbot/auth"
-	"snowbot/bot/cards"
+	"snowbot/bot"
+	"snowbot/bot/chat/cards"
 )
 
 // A submitted card (the create form, the Comment and Resolve buttons of an
@@ -25,60 +26,60 @@ const (
 
 // submission is what is remembered of a submitted card.
 type submission struct {
-	Done   bool    `json:"done"`
-	Answer Message `json:"answer"`
+	Done   bool        `json:"done"`
+	Answer bot.Message `json:"answer"`
 }
 
 // submitted runs do for a card submission once. Submissions without a form id
 // (cards sent before forms had one) are simply run.
-func (a *App) submitted(ctx context.Context, t *Turn, v map[string]any, do func(ctx context.Context) outcome) error {
+func (c *Conversation) submitted(ctx context.Context, t *bot.Turn, v map[string]any, do func(ctx context.Context) outcome) error {
 	form, _ := v["form"].(string)
 	if form == "" {
-		return a.answerSubmission(ctx, t, do(ctx))
+		return c.answerSubmission(ctx, t, do(ctx))
 	}
 	name := "submission:" + submissionKey(form, v)
-	records := a.Auth.Records(t.User.Key())
+	records := c.Auth.Records(t.User.Key())
 	first, err := records.PutIfAbsent(ctx, name, mustJSON(submission{}), submissionMemory)
 	if errors.Is(err, auth.ErrUnavailable) {
-		return a.reply(ctx, t, cardMessage(cards.Problem(temporarilyUnavailable, tryAgainSoon)))
+		return c.reply(ctx, t, cardMessage(cards.Problem(temporarilyUnavailable, tryAgainSoon)))
 	}
 	if err != nil {
 		return err
 	}
 	if !first {
-		return a.repeatFirstAnswer(ctx, t, records, name)
+		return c.repeatFirstAnswer(ctx, t, records, name)
 	}
 	o := do(ctx)
 	if o.err != nil || !o.done {
 		// Nothing was done: the same card may be sent again.
 		if derr := records.Delete(ctx, name); derr != nil {
-			a.Log.WarnContext(ctx, "a failed submission stays marked as sent until it expires", "error", derr)
+			c.Log.WarnContext(ctx, "a failed submission stays marked as sent until it expires", "error", derr)
 		}
-		return a.answerSubmission(ctx, t, o)
+		return c.answerSubmission(ctx, t, o)
 	}
 	if err := records.Put(ctx, name, mustJSON(submission{Done: true, Answer: o.answer}), submissionMemory); err != nil {
-		a.Log.WarnContext(ctx, "the answer to a submission was not remembered", "error", err)
+		c.Log.WarnContext(ctx, "the answer to a submission was not remembered", "error", err)
 	}
-	return a.answerSubmission(ctx, t, o)
+	return c.answerSubmission(ctx, t, o)
 }
 
 // answerSubmission sends the answer and turns the submitted card into what it
 // became (a receipt, or the incident as it is now).
-func (a *App) answerSubmission(ctx context.Context, t *Turn, o outcome) error {
+func (c *Conversation) answerSubmission(ctx context.Context, t *bot.Turn, o outcome) error {
 	if o.err != nil {
 		return o.err
 	}
 	if o.card != nil && t.Activity.ReplyToID != "" {
-		if err := t.sender.Update(ctx, t.Reference(), t.Activity.ReplyToID, *o.card); err != nil {
-			a.Log.InfoContext(ctx, "the submitted card was not updated", "error", err)
+		if err := t.Update(ctx, t.Activity.ReplyToID, *o.card); err != nil {
+			c.Log.InfoContext(ctx, "the submitted card was not updated", "error", err)
 		}
 	}
-	return a.reply(ctx, t, o.answer)
+	return c.reply(ctx, t, o.answer)
 }
 
 // repeatFirstAnswer answers a repeated submission with what the first one
 // answered, waiting a little while the first is still at work.
-func (a *App) repeatFirstAnswer(ctx context.Context, t *Turn, records *auth.Records, name string) error {
+func (c *Conversation) repeatFirstAnswer(ctx context.Context, t *bot.Turn, records *auth.Records, name string) error {
 	deadline := time.Now().Add(waitForFirst)
 	for {
 		raw, err := records.Get(ctx, name)
@@ -87,7 +88,7 @@ func (a *App) repeatFirstAnswer(ctx context.Context, t *Turn, records *auth.Reco
 		case errors.Is(err, auth.ErrNoRecord):
 			// The first attempt failed and let go: this one may try, but a
 			// person pressing twice wants one attempt, so say so instead.
-			return a.reply(ctx, t, Text("Your first try did not go through. Send it again if you still want it."))
+			return c.reply(ctx, t, bot.Text("Your first try did not go through. Send it again if you still want it."))
 		case err != nil:
 			return err
 		case json.Unmarshal(raw, &s) == nil && s.Done:
@@ -98,10 +99,10 @@ func (a *App) repeatFirstAnswer(ctx context.Context, t *Turn, records *auth.Reco
 			} else {
 				m.Text = note
 			}
-			return a.reply(ctx, t, m)
+			return c.reply(ctx, t, m)
 		}
 		if time.Now().After(deadline) {
-			return a.reply(ctx, t, Text("I'm still working on what you sent a moment ago; its answer comes as soon as ServiceNow replies."))
+			return c.reply(ctx, t, bot.Text("I'm still working on what you sent a moment ago; its answer comes as soon as ServiceNow replies."))
 		}
 		select {
 		case <-ctx.Done():

@@ -1,0 +1,119 @@
+// Package chat is snowbot's conversation in Teams: the commands people type,
+// the cards they press, signing in to ServiceNow, and what each ServiceNow
+// capability says. One file per capability (incidents.go, signin.go, …); the
+// Teams transport is package bot, sign-in protocol and storage package auth,
+// and the ServiceNow client package servicenow.
+package chat
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/infracloudio/msbotbuilder-go/schema"
+
+	"snowbot/auth"
+	"snowbot/bot"
+	"snowbot/bot/chat/cards"
+	"snowbot/servicenow"
+)
+
+// Conversation is what snowbot says and does in Teams: it implements bot.Handler.
+type Conversation struct {
+	Log         *slog.Logger
+	Auth        *auth.Service
+	ServiceNow  *servicenow.Client
+	ResolveCode string // SERVICENOW_RESOLVE_CODE
+}
+
+var _ bot.Handler = (*Conversation)(nil)
+
+// OnMessage answers typed text, a verification code, or a submitted card.
+func (c *Conversation) OnMessage(ctx context.Context, t *bot.Turn) error {
+	if len(t.Activity.Value) > 0 && strings.TrimSpace(t.Activity.Text) == "" {
+		return c.onSubmit(ctx, t, t.Activity.Value)
+	}
+	if code := auth.NormalizeCode(cleanText(t.Activity.Text)); code != "" {
+		return c.completeSignIn(ctx, t, code, false)
+	}
+	return c.onCommand(ctx, t, t.Activity.Text)
+}
+
+// OnBotAdded welcomes the people of a conversation the bot was added to.
+func (c *Conversation) OnBotAdded(ctx context.Context, t *bot.Turn) error {
+	msg := HelpMessage()
+	msg.Text = "Hi! I'm snowbot: I bring your ServiceNow incidents into Teams. The first time you use a ServiceNow command I'll ask you to sign in to ServiceNow once."
+	if !t.Personal() {
+		msg.Text += " I work with your ServiceNow account in our 1:1 chat: select my name and choose Chat."
+	}
+	return c.reply(ctx, t, msg)
+}
+
+// OnInstallationUpdate notes installs and removals; the welcome comes with the conversation update.
+func (c *Conversation) OnInstallationUpdate(ctx context.Context, t *bot.Turn) error {
+	c.Log.InfoContext(ctx, "installation update", "action", t.Activity.Action)
+	return nil
+}
+
+// OnSigninVerifyState completes a sign-in from Teams' sign-in pop-up: the page
+// handed the verification code to Teams, which sends it here as the state.
+func (c *Conversation) OnSigninVerifyState(ctx context.Context, t *bot.Turn) bot.InvokeResponse {
+	state, _ := t.Activity.Value["state"].(string)
+	code := auth.NormalizeCode(state)
+	if code == "" {
+		c.Log.InfoContext(ctx, "sign-in pop-up closed without a code")
+		return bot.InvokeResponse{Status: http.StatusOK}
+	}
+	t.Later(func(ctx context.Context) {
+		if err := c.completeSignIn(ctx, t, code, true); err != nil {
+			c.Log.ErrorContext(ctx, "completing the sign-in failed", "error", err)
+		}
+	})
+	return bot.InvokeResponse{Status: http.StatusOK}
+}
+
+// resume is what a sign-in card remembers of the command that asked for it.
+type resume struct {
+	Text  string         `json:"text,omitempty"`
+	Value map[string]any `json:"value,omitempty"`
+	// Ref is the conversation the command came from: its answer goes there.
+	Ref *schema.ConversationReference `json:"ref,omitempty"`
+}
+
+// reply sends a message and logs nothing more: delivery failures are logged by the connector.
+func (c *Conversation) reply(ctx context.Context, t *bot.Turn, m bot.Message) error {
+	_, err := t.Reply(ctx, m)
+	return err
+}
+
+// answer sends what a command came to.
+func (c *Conversation) answer(ctx context.Context, t *bot.Turn, o outcome) error {
+	if o.err != nil {
+		return o.err
+	}
+	return c.reply(ctx, t, o.answer)
+}
+
+func cardMessage(c cards.Card) bot.Message {
+	return bot.Message{Attachments: []schema.Attachment{c.Attachment()}}
+}
+
+// newFormID names one card with buttons, for recognising a second click.
+func newFormID() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// outcome is what a command came to.
+type outcome struct {
+	answer bot.Message  // what the person is told
+	done   bool         // the command did what was asked, or found it already done
+	card   *bot.Message // for a submitted card: what the card becomes (nil: unchanged)
+	err    error        // unexpected: logged, and the person gets an apology
+}
+
+func said(m bot.Message) outcome { return outcome{answer: m, done: true} }

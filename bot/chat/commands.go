@@ -1,0 +1,157 @@
+package chat
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strings"
+	"unicode"
+
+	"snowbot/bot"
+	"snowbot/bot/chat/cards"
+	"snowbot/servicenow"
+)
+
+// Command is one command a user can type.
+type Command struct {
+	Name        string // what the user types first, lower case
+	Usage       string // how it is typed, for help
+	Description string // what it does, one sentence
+}
+
+// Commands lists what the bot understands, in the order help shows them. The
+// Teams app package uses the same list for its command menu.
+var Commands = []Command{
+	{"incidents", "incidents", "List your open incidents."},
+	{"incident", "incident INC0010001", "Show an incident's details."},
+	{"create", "create <short description>", "Create an incident with you as the caller."},
+	{"comment", "comment INC0010001 <text>", "Add a comment the caller can see."},
+	{"resolve", "resolve INC0010001 <resolution notes>", "Resolve an incident."},
+	{"signout", "signout", "Sign out of ServiceNow."},
+	{"help", "help", "Show what I can do."},
+}
+
+// leadingMentions matches the <at>…</at> mentions Teams puts before the text
+// when the bot is @mentioned.
+var leadingMentions = regexp.MustCompile(`^\s*(?:<at>[^<]*</at>\s*)+`)
+
+// cleanText removes leading mentions and the non-breaking spaces Teams may put around them.
+func cleanText(s string) string {
+	s = strings.ReplaceAll(s, "&nbsp;", " ")
+	s = strings.ReplaceAll(s, "\u00a0", " ")
+	s = leadingMentions.ReplaceAllString(s, "")
+	return strings.TrimSpace(s)
+}
+
+// ParseCommand splits a message into the command name (lower case) and the rest,
+// which is kept exactly as typed apart from surrounding white space.
+func ParseCommand(text string) (name, rest string) {
+	text = cleanText(text)
+	i := strings.IndexFunc(text, unicode.IsSpace)
+	if i < 0 {
+		return strings.ToLower(text), ""
+	}
+	return strings.ToLower(text[:i]), strings.TrimSpace(text[i:])
+}
+
+// onCommand runs a typed command.
+func (c *Conversation) onCommand(ctx context.Context, t *bot.Turn, text string) error {
+	name, rest := ParseCommand(text)
+	switch name {
+	case "help", "?":
+		return c.reply(ctx, t, HelpMessage())
+	case "":
+		return c.reply(ctx, t, bot.Text("Type **help** to see what I can do."))
+	case "incidents":
+		return c.listIncidents(ctx, t)
+	case "incident":
+		return c.showIncident(ctx, t, rest)
+	case "create":
+		if rest == "" {
+			return c.reply(ctx, t, cardMessage(cards.CreateForm(newFormID())))
+		}
+		return c.answer(ctx, t, c.createIncident(ctx, t, servicenow.NewIncident{ShortDescription: rest}))
+	case "comment":
+		number, body := splitFirst(rest)
+		return c.answer(ctx, t, c.comment(ctx, t, number, body, false))
+	case "resolve":
+		number, notes := splitFirst(rest)
+		return c.answer(ctx, t, c.resolve(ctx, t, number, notes, false))
+	case "signout", "logout":
+		return c.signOut(ctx, t)
+	default:
+		return c.reply(ctx, t, bot.Text(fmt.Sprintf("I don't know the command \"%s\". Type **help** to see what I can do.", cards.Plain(cards.Clip(name, 40)))))
+	}
+}
+
+// onSubmit runs the action of a submitted card (Action.Submit data and inputs).
+func (c *Conversation) onSubmit(ctx context.Context, t *bot.Turn, v map[string]any) error {
+	str := func(k string) string { s, _ := v[k].(string); return s }
+	switch str("action") {
+	case cards.ActionShowIncident:
+		return c.showIncident(ctx, t, str("number"))
+	case cards.ActionComment:
+		return c.submitted(ctx, t, v, func(ctx context.Context) outcome {
+			return c.comment(ctx, t, str("number"), str("comment"), true)
+		})
+	case cards.ActionResolve:
+		return c.submitted(ctx, t, v, func(ctx context.Context) outcome {
+			return c.resolve(ctx, t, str("number"), str("notes"), true)
+		})
+	case cards.ActionCreate:
+		if strings.TrimSpace(str("short_description")) == "" {
+			return c.reply(ctx, t, cardMessage(cards.CreateForm(newFormID())))
+		}
+		return c.submitted(ctx, t, v, func(ctx context.Context) outcome {
+			return c.createIncident(ctx, t, servicenow.NewIncident{
+				ShortDescription: strings.TrimSpace(str("short_description")),
+				Description:      str("description"),
+				Urgency:          urgency(str("urgency")),
+			})
+		})
+	}
+	return c.reply(ctx, t, bot.Text("I did not understand that button. Type **help** to see what I can do."))
+}
+
+// HelpMessage lists the commands as a card with a text fallback.
+func HelpMessage() bot.Message {
+	facts := make([]cards.Fact, 0, len(Commands))
+	var fallback strings.Builder
+	fallback.WriteString("What I can do:\n")
+	for _, c := range Commands {
+		facts = append(facts, cards.Fact{Title: c.Usage, Value: c.Description})
+		fmt.Fprintf(&fallback, "- %s: %s\n", c.Usage, c.Description)
+	}
+	card := cards.Card{
+		Body: []cards.Element{
+			cards.Title("snowbot"),
+			cards.Para("I work with ServiceNow for you, as you: your incidents, your rights, your audit trail. Type one of these:"),
+			cards.Facts(facts...),
+		},
+		Fallback: fallback.String(),
+	}
+	return cardMessage(card)
+}
+
+// splitFirst splits "INC0010001 the rest" into the first word and the rest as typed.
+func splitFirst(s string) (string, string) {
+	s = strings.TrimSpace(s)
+	i := strings.IndexAny(s, " \t\r\n")
+	if i < 0 {
+		return s, ""
+	}
+	return s[:i], strings.TrimSpace(s[i:])
+}
+
+func firstWord(s string) string {
+	w, _ := splitFirst(s)
+	return w
+}
+
+func urgency(v string) string {
+	switch v {
+	case "1", "2", "3":
+		return v
+	}
+	return ""
+}
