@@ -76,7 +76,8 @@ Then type: help, incidents (sign in, then send the code), incident INC0010001, c
 Ctrl-C stops everything.
 
 `, public, sn.BaseURL, demoUser.Name, demoUser.UserName, playgroundPackage, public)
-	log := newLogger(stdout, cfg)
+	log, flush := newLogger(stdout, cfg)
+	defer flush()
 	if err := serve(ctx, cfg, log); err != nil {
 		fmt.Fprintln(stderr, "snowbot demo:", err)
 		return 1

@@ -163,7 +163,7 @@ func explainBotToken(cfg *Config, err error) (string, string) {
 func (d *doctor) serviceNow(ctx context.Context, cfg *Config) {
 	ctx, cancel := context.WithTimeout(ctx, d.deadline)
 	defer cancel()
-	ac := authConfig(cfg)
+	ac := authConfig(cfg, &http.Client{Timeout: outboundTimeout})
 	other := map[string]string{"body": "basic", "basic": "body"}[cfg.ClientAuth]
 
 	res, detail, err := auth.ProbeClientCredentials(ctx, ac, cfg.ClientAuth)
@@ -216,7 +216,7 @@ func (d *doctor) storeAndKey(ctx context.Context, cfg *Config) {
 		return
 	}
 	d.pass("store %s opens", redactStoreURL(cfg.StoreURL))
-	ac := authConfig(cfg)
+	ac := authConfig(cfg, &http.Client{Timeout: outboundTimeout})
 	ac.Store = st
 	svc, err := auth.New(ac)
 	if err != nil {

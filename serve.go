@@ -24,7 +24,8 @@ func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if !ok {
 		return 1
 	}
-	log := newLogger(stdout, cfg)
+	log, flush := newLogger(stdout, cfg)
+	defer flush()
 	if err := serve(ctx, cfg, log); err != nil {
 		log.Error("snowbot stopped", "error", err)
 		fmt.Fprintln(stderr, "snowbot:", err)

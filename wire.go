@@ -32,6 +32,20 @@ import (
 // one that answers with an error.
 const outboundTimeout = 10 * time.Second
 
+// outboundTransport keeps connections to the channel, ServiceNow and the token
+// endpoints open for the concurrency the bot serves: net/http's default keeps
+// two idle connections per host, so a busy bot would dial again and again. It
+// speaks HTTP/2 where the server offers it.
+func outboundTransport() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConns = 512
+	t.MaxIdleConnsPerHost = 128
+	t.IdleConnTimeout = 90 * time.Second
+	t.TLSHandshakeTimeout = 10 * time.Second
+	t.ForceAttemptHTTP2 = true
+	return t
+}
+
 // parts are snowbot's running pieces.
 type parts struct {
 	store     store.Store
@@ -46,13 +60,14 @@ func build(cfg *Config, log *slog.Logger) (*parts, error) {
 	if err != nil {
 		return nil, err
 	}
-	sn := servicenow.New(cfg.InstanceURL, &http.Client{})
-	signin, err := newAuth(cfg, st, sn, log)
+	outbound := &http.Client{Transport: outboundTransport(), Timeout: outboundTimeout}
+	sn := servicenow.New(cfg.InstanceURL, outbound)
+	signin, err := newAuth(cfg, st, sn, outbound, log)
 	if err != nil {
 		st.Close()
 		return nil, err
 	}
-	b, validator, err := newBot(cfg, &chat.Conversation{Log: log, Auth: signin, ServiceNow: sn, ResolveCode: cfg.ResolveCode}, log)
+	b, validator, err := newBot(cfg, &chat.Conversation{Log: log, Auth: signin, ServiceNow: sn, ResolveCode: cfg.ResolveCode}, outbound, log)
 	if err != nil {
 		st.Close()
 		return nil, err
@@ -88,7 +103,7 @@ func openStore(cfg *Config) (store.Store, error) {
 }
 
 // authConfig is the sign-in configuration, without a store.
-func authConfig(cfg *Config) auth.Config {
+func authConfig(cfg *Config, client *http.Client) auth.Config {
 	return auth.Config{
 		InstanceURL:  cfg.InstanceURL,
 		ClientID:     cfg.ClientID,
@@ -99,14 +114,14 @@ func authConfig(cfg *Config) auth.Config {
 		RedirectURL:  cfg.RedirectURL(),
 		Key:          cfg.EncryptionKey,
 		PreviousKeys: cfg.PreviousKeys,
-		HTTPClient:   &http.Client{Timeout: outboundTimeout},
+		HTTPClient:   client,
 	}
 }
 
 // newAuth wires ServiceNow sign-in: who signed in is looked up with the
 // ServiceNow client right after the code exchange.
-func newAuth(cfg *Config, st store.Store, sn *servicenow.Client, log *slog.Logger) (*auth.Service, error) {
-	ac := authConfig(cfg)
+func newAuth(cfg *Config, st store.Store, sn *servicenow.Client, client *http.Client, log *slog.Logger) (*auth.Service, error) {
+	ac := authConfig(cfg, client)
 	ac.Store, ac.Log = st, log
 	ac.Identify = func(ctx context.Context, accessToken string) (auth.Identity, error) {
 		u, err := sn.Identify(ctx, accessToken)
@@ -117,8 +132,7 @@ func newAuth(cfg *Config, st store.Store, sn *servicenow.Client, log *slog.Logge
 
 // newBot wires the Teams side: channel authentication, the connector and the
 // conversation that answers.
-func newBot(cfg *Config, handler bot.Handler, log *slog.Logger) (*bot.Bot, *channelauth.Validator, error) {
-	httpClient := &http.Client{Timeout: outboundTimeout}
+func newBot(cfg *Config, handler bot.Handler, httpClient *http.Client, log *slog.Logger) (*bot.Bot, *channelauth.Validator, error) {
 	conn := &connector.Client{HTTP: httpClient, Log: log}
 	var validator *channelauth.Validator
 	if !cfg.DevelopmentMode() {

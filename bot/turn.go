@@ -3,9 +3,9 @@ package bot
 import (
 	"context"
 	"strings"
+	"sync"
 	"time"
 
-	"github.com/infracloudio/msbotbuilder-go/core"
 	"github.com/infracloudio/msbotbuilder-go/core/activity"
 	"github.com/infracloudio/msbotbuilder-go/schema"
 
@@ -90,16 +90,53 @@ func (t *Turn) Update(ctx context.Context, id string, m Message) error {
 	return t.sender.Update(ctx, t.Reference(), id, m)
 }
 
-// Typing shows the typing indicator while slow work runs. Failures are only
-// logged by the connector: a missing indicator must not fail the turn.
-func (t *Turn) Typing(ctx context.Context) {
-	ctx, cancel := context.WithTimeout(ctx, typingBudget)
-	defer cancel()
-	_ = t.sender.Typing(ctx, t.Reference())
+// TypingWhile shows the typing indicator while slow work runs, and returns the
+// function that ends it. It never delays the work or the answer: the indicator
+// goes out from a timer of its own, only once the work has taken typingDelay (a
+// quick answer needs none, and the extra round trip to the channel would cost
+// every turn), again every typingRepeat while it lasts, and a failure to send
+// it is only logged by the connector.
+func (t *Turn) TypingWhile(ctx context.Context) (stop func()) {
+	var (
+		mu       sync.Mutex // guards what follows against the timer's own goroutine
+		stopped  bool
+		inFlight context.CancelFunc // ends an indicator still on its way when the answer is ready
+		timer    *time.Timer
+	)
+	timer = time.AfterFunc(typingDelay, func() {
+		mu.Lock()
+		if stopped {
+			mu.Unlock()
+			return
+		}
+		tctx, cancel := context.WithTimeout(ctx, typingBudget)
+		inFlight = cancel
+		mu.Unlock()
+		_ = t.sender.Typing(tctx, t.Reference())
+		cancel()
+		mu.Lock()
+		if !stopped && ctx.Err() == nil {
+			timer.Reset(typingRepeat)
+		}
+		mu.Unlock()
+	})
+	return func() {
+		mu.Lock()
+		stopped = true
+		timer.Stop()
+		if inFlight != nil {
+			inFlight()
+		}
+		mu.Unlock()
+	}
 }
 
-// typingBudget bounds a typing indicator, throttling included: it is a courtesy.
-const typingBudget = 2 * time.Second
+// The typing indicator's timing: Teams shows it for a few seconds.
+const (
+	typingDelay  = 250 * time.Millisecond
+	typingRepeat = 3 * time.Second
+	typingBudget = 2 * time.Second // one indicator, throttling included: it is a courtesy
+)
 
 // Message is what the bot says: text, and optionally cards.
 type Message struct {
@@ -111,38 +148,39 @@ type Message struct {
 func Text(s string) Message { return Message{Text: s} }
 
 // Sender addresses and sends the bot's activities.
+//
+// msbotbuilder-go's SendActivity builds the reply-to URL from the wrong field
+// (the new activity's id instead of replyToId) and its adapter encodes the
+// library's schema types, so sending goes through the connector directly.
 type Sender struct {
 	connector *connector.Client
-	adapter   *core.BotFrameworkAdapter
 }
 
 // Send posts a message to the conversation of ref.
-//
-// The library's SendActivity builds the reply-to URL from the wrong field (the
-// new activity's id instead of replyToId), so sending goes through the
-// connector directly; addressing still uses the library's helpers.
 func (s *Sender) Send(ctx context.Context, ref schema.ConversationReference, m Message) (string, error) {
-	a := schema.Activity{Type: schema.Message, Text: m.Text, Attachments: m.Attachments, TextFormat: "markdown"}
-	if len(m.Attachments) > 0 && m.Text == "" {
-		a.TextFormat = ""
-	}
-	a = activity.ApplyConversationReference(a, ref, false)
-	return s.connector.Send(ctx, a)
+	return s.connector.Send(ctx, m.activity().To(ref))
 }
 
 // Typing sends a typing indicator to the conversation of ref.
 func (s *Sender) Typing(ctx context.Context, ref schema.ConversationReference) error {
-	a := activity.ApplyConversationReference(schema.Activity{Type: schema.Typing}, ref, false)
+	a := connector.Activity{Type: schema.Typing}.To(ref)
 	a.ReplyToID = ""
 	_, err := s.connector.Send(ctx, a)
 	return err
 }
 
-// Update replaces the message with this id, through the library's adapter.
+// Update replaces the message with this id in the conversation of ref.
 func (s *Sender) Update(ctx context.Context, ref schema.ConversationReference, id string, m Message) error {
-	a := schema.Activity{Type: schema.Message, Text: m.Text, Attachments: m.Attachments}
-	a = activity.ApplyConversationReference(a, ref, false)
+	a := m.activity().To(ref)
 	a.ID = id
-	a.ReplyToID = ""
-	return s.adapter.UpdateActivity(ctx, a)
+	return s.connector.Update(ctx, a)
+}
+
+// activity is the message as the connector sends it.
+func (m Message) activity() connector.Activity {
+	a := connector.Activity{Type: schema.Message, Text: m.Text, Attachments: m.Attachments}
+	if m.Text != "" {
+		a.TextFormat = "markdown"
+	}
+	return a
 }

@@ -92,54 +92,99 @@ func (c *Client) As(ts TokenSource) *Session { return &Session{c: c, ts: ts} }
 
 // Session makes Table API calls for one person.
 type Session struct {
-	c      *Client
-	ts     TokenSource
-	before func(context.Context)
+	c  *Client
+	ts TokenSource
 }
 
-// BeforeEachCall runs f before every request (the bot shows a typing indicator).
-func (s *Session) BeforeEachCall(f func(context.Context)) *Session {
-	s.before = f
-	return s
-}
-
-// Value is a field as the Table API returns it: its stored value and the label people see.
+// Value is a field as the Table API returns it: its stored value and the label
+// people see. With sysparm_display_value=all a field is an object with both;
+// in the other modes it is a plain string, which is both.
 type Value struct {
-	Value   string
-	Display string
-}
-
-// UnmarshalJSON reads any display mode: a plain string, or an object with
-// display_value / value (and a link, ignored).
-func (v *Value) UnmarshalJSON(b []byte) error {
-	var s string
-	if err := json.Unmarshal(b, &s); err == nil {
-		v.Value, v.Display = s, s
-		return nil
-	}
-	var o struct {
-		Value        *string `json:"value"`
-		DisplayValue *string `json:"display_value"`
-	}
-	if err := json.Unmarshal(b, &o); err != nil {
-		return err
-	}
-	if o.Value != nil {
-		v.Value = *o.Value
-	}
-	if o.DisplayValue != nil {
-		v.Display = *o.DisplayValue
-	} else {
-		v.Display = v.Value
-	}
-	if o.Value == nil {
-		v.Value = v.Display
-	}
-	return nil
+	Value   string `json:"value"`
+	Display string `json:"display_value"`
 }
 
 // Record is one row.
 type Record map[string]Value
+
+// complete fills the half of each field that its answer left out (a reference
+// link carries no display value; a display-only field no value).
+func (r Record) complete() Record {
+	for k, v := range r {
+		if v.Value == "" || v.Display == "" {
+			if v.Value == "" {
+				v.Value = v.Display
+			} else {
+				v.Display = v.Value
+			}
+			r[k] = v
+		}
+	}
+	return r
+}
+
+// decodeRows reads the rows of a Table API answer ({"result":[…]}). Rows of
+// objects (sysparm_display_value=all, as snowbot asks) decode in one pass,
+// about twice as fast as field by field, which reads any other shape.
+func decodeRows(body []byte) ([]Record, error) {
+	var out struct {
+		Result []Record `json:"result"`
+	}
+	if err := json.Unmarshal(body, &out); err != nil {
+		var raw struct {
+			Result []map[string]json.RawMessage `json:"result"`
+		}
+		if err := json.Unmarshal(body, &raw); err != nil {
+			return nil, err
+		}
+		out.Result = make([]Record, len(raw.Result))
+		for i, row := range raw.Result {
+			if out.Result[i], err = fieldByField(row); err != nil {
+				return nil, err
+			}
+		}
+	}
+	for _, r := range out.Result {
+		r.complete()
+	}
+	return out.Result, nil
+}
+
+// decodeRow reads the one row of an answer ({"result":{…}}).
+func decodeRow(body []byte) (Record, error) {
+	var out struct {
+		Result Record `json:"result"`
+	}
+	if err := json.Unmarshal(body, &out); err != nil {
+		var raw struct {
+			Result map[string]json.RawMessage `json:"result"`
+		}
+		if err := json.Unmarshal(body, &raw); err != nil {
+			return nil, err
+		}
+		if out.Result, err = fieldByField(raw.Result); err != nil {
+			return nil, err
+		}
+	}
+	return out.Result.complete(), nil
+}
+
+// fieldByField reads a row whose fields are plain strings or objects.
+func fieldByField(row map[string]json.RawMessage) (Record, error) {
+	r := make(Record, len(row))
+	for k, raw := range row {
+		var v Value
+		if len(raw) > 0 && raw[0] == '"' {
+			if err := json.Unmarshal(raw, &v.Value); err != nil {
+				return nil, err
+			}
+		} else if err := json.Unmarshal(raw, &v); err != nil {
+			return nil, err
+		}
+		r[k] = v
+	}
+	return r, nil
+}
 
 // Get returns a field, empty when absent.
 func (r Record) Get(name string) Value { return r[name] }
@@ -181,18 +226,20 @@ func (s *Session) List(ctx context.Context, table string, q *Query, p Params) ([
 	if p.Limit <= 0 {
 		p.Limit = MaxLimit
 	}
-	var out struct {
-		Result []Record `json:"result"`
+	var rows []Record
+	decode := func(body []byte) (err error) {
+		rows, err = decodeRows(body)
+		return err
 	}
-	resp, err := s.do(ctx, http.MethodGet, "/api/now/table/"+url.PathEscape(table), p.query(encoded), nil, &out)
+	resp, err := s.do(ctx, http.MethodGet, "/api/now/table/"+url.PathEscape(table), p.query(encoded), nil, decode)
 	if err != nil {
 		return nil, 0, err
 	}
 	total, err := strconv.Atoi(resp.Header().Get("X-Total-Count"))
 	if err != nil {
-		total = len(out.Result)
+		total = len(rows)
 	}
-	return out.Result, total, nil
+	return rows, total, nil
 }
 
 // ErrInvalidSysID is a record id that is not 32 hexadecimal characters. Ids
@@ -210,20 +257,16 @@ func (s *Session) Get(ctx context.Context, table, sysID string, p Params) (Recor
 	if !ValidSysID(sysID) {
 		return nil, ErrInvalidSysID
 	}
-	var out struct {
-		Result Record `json:"result"`
-	}
-	_, err := s.do(ctx, http.MethodGet, "/api/now/table/"+url.PathEscape(table)+"/"+url.PathEscape(sysID), p.query(""), nil, &out)
-	return out.Result, err
+	var row Record
+	_, err := s.do(ctx, http.MethodGet, "/api/now/table/"+url.PathEscape(table)+"/"+url.PathEscape(sysID), p.query(""), nil, into(&row))
+	return row, err
 }
 
 // Create inserts a record and returns it.
 func (s *Session) Create(ctx context.Context, table string, fields map[string]string, p Params) (Record, error) {
-	var out struct {
-		Result Record `json:"result"`
-	}
-	_, err := s.do(ctx, http.MethodPost, "/api/now/table/"+url.PathEscape(table), p.query(""), fields, &out)
-	return out.Result, err
+	var row Record
+	_, err := s.do(ctx, http.MethodPost, "/api/now/table/"+url.PathEscape(table), p.query(""), fields, into(&row))
+	return row, err
 }
 
 // Update changes fields of a record and returns it.
@@ -231,33 +274,36 @@ func (s *Session) Update(ctx context.Context, table, sysID string, fields map[st
 	if !ValidSysID(sysID) {
 		return nil, ErrInvalidSysID
 	}
-	var out struct {
-		Result Record `json:"result"`
+	var row Record
+	_, err := s.do(ctx, http.MethodPatch, "/api/now/table/"+url.PathEscape(table)+"/"+url.PathEscape(sysID), p.query(""), fields, into(&row))
+	return row, err
+}
+
+// into decodes the one row of an answer into r.
+func into(r *Record) func([]byte) error {
+	return func(b []byte) (err error) {
+		*r, err = decodeRow(b)
+		return err
 	}
-	_, err := s.do(ctx, http.MethodPatch, "/api/now/table/"+url.PathEscape(table)+"/"+url.PathEscape(sysID), p.query(""), fields, &out)
-	return out.Result, err
 }
 
 // do sends a request as the person: on 401 the token is refreshed once and the
 // request sent again; a short Retry-After on 429 is waited for once.
-func (s *Session) do(ctx context.Context, method, path string, query map[string]string, body any, out any) (*resty.Response, error) {
+func (s *Session) do(ctx context.Context, method, path string, query map[string]string, body any, decode func([]byte) error) (*resty.Response, error) {
 	token, err := s.ts.Token(ctx)
 	if err != nil {
 		return nil, err
 	}
 	refreshed, waited := false, false
 	for {
-		if s.before != nil {
-			s.before(ctx)
-		}
 		resp, err := s.once(ctx, method, path, query, body, token)
 		if err != nil {
 			return nil, err
 		}
 		status := resp.StatusCode()
 		if status >= 200 && status < 300 {
-			if out != nil {
-				if err := json.Unmarshal(resp.Body(), out); err != nil {
+			if decode != nil {
+				if err := decode(resp.Body()); err != nil {
 					// Typically an HTML login, SSO or maintenance page in front of the instance.
 					return nil, &Error{Status: status, Message: "ServiceNow sent an answer snowbot cannot read", Detail: describeBody(resp), Unreadable: true}
 				}

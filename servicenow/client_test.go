@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -22,8 +24,7 @@ func (s *staticTokens) Refresh(_ context.Context, stale string) (string, error) 
 }
 
 func TestValueReadsEveryDisplayMode(t *testing.T) {
-	var r Record
-	err := json.Unmarshal([]byte(`{"a":"plain","b":{"display_value":"In Progress","value":"2"},"c":{"display_value":"Beth","link":"x"},"d":{"value":"abc","link":"x"}}`), &r)
+	r, err := decodeRow([]byte(`{"result":{"a":"plain","b":{"display_value":"In Progress","value":"2"},"c":{"display_value":"Beth","link":"x"},"d":{"value":"abc","link":"x"}}}`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,5 +112,51 @@ func TestTooManyRequests(t *testing.T) {
 	var e *Error
 	if !errors.Is(err, ErrRateLimited) || !errors.As(err, &e) || e.RetryAfter != time.Minute || calls.Load() != 1 {
 		t.Fatalf("long Retry-After: %v after %d calls", err, calls.Load())
+	}
+}
+
+func TestRowsReadTheSameFastAndFieldByField(t *testing.T) {
+	body := []byte(`{"result":[{"number":{"display_value":"INC1","value":"INC1"},"state":{"display_value":"In Progress","value":"2"},"caller_id":{"display_value":"Beth"},"opened_by":{"value":"abc"}}]}`)
+	fast, err := decodeRows(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var raw struct {
+		Result []map[string]json.RawMessage `json:"result"`
+	}
+	_ = json.Unmarshal(body, &raw)
+	slowRow, err := fieldByField(raw.Result[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	slow := []Record{slowRow.complete()}
+	for k, v := range slow[0] {
+		if fast[0][k] != v {
+			t.Errorf("%s: fast %+v, field by field %+v", k, fast[0][k], v)
+		}
+	}
+	// A plain-string row asked for as "all" still reads.
+	mixed, err := decodeRows([]byte(`{"result":[{"number":"INC2"}]}`))
+	if err != nil || mixed[0]["number"].Display != "INC2" {
+		t.Fatalf("%+v, %v", mixed, err)
+	}
+}
+
+func BenchmarkDecodeRows(b *testing.B) {
+	var body strings.Builder
+	body.WriteString(`{"result":[`)
+	for i := range 10 {
+		if i > 0 {
+			body.WriteString(",")
+		}
+		fmt.Fprintf(&body, `{"sys_id":{"display_value":"1c%030d","value":"1c%030d"},"number":{"display_value":"INC%07d","value":"INC%07d"},"short_description":{"display_value":"Laptop does not connect to the office Wi-Fi","value":"Laptop does not connect to the office Wi-Fi"},"state":{"display_value":"In Progress","value":"2"},"priority":{"display_value":"3 - Moderate","value":"3"},"sys_updated_on":{"display_value":"2026-11-02 05:30:00","value":"2026-11-02 05:30:00"}}`, i, i, i, i)
+	}
+	body.WriteString(`]}`)
+	data := []byte(body.String())
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := decodeRows(data); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

@@ -75,3 +75,12 @@ func TestParseJournal(t *testing.T) {
 		t.Error("empty journal has entries")
 	}
 }
+
+func TestValidField(t *testing.T) {
+	for s, want := range map[string]bool{"state": true, "caller_id": true, "sysapproval.number": true, "a1.b_2": true, "_x": true,
+		"": false, "1a": false, "a.": false, ".a": false, "a..b": false, "a.1b": false, "State": false, "a=b": false, "a^b": false, "a b": false} {
+		if validField(s) != want {
+			t.Errorf("validField(%q) = %v", s, !want)
+		}
+	}
+}

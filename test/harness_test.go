@@ -65,14 +65,32 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
+// output is where a process writes: a file of the test's, read back when a
+// test looks, so that the test process spends nothing on what the bot logs.
+type output struct{ f *os.File }
+
+func newOutput(t testing.TB) *output {
+	f, err := os.CreateTemp(t.TempDir(), "out")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return &output{f: f}
+}
+
+func (o *output) String() string {
+	b, _ := os.ReadFile(o.f.Name())
+	return string(b)
+}
+
 // botProcess is a running snowbot.
 type botProcess struct {
 	t      testing.TB
 	cmd    *exec.Cmd
 	URL    string
 	Dir    string
-	stdout *syncBuffer
-	stderr *syncBuffer
+	stdout *output
+	stderr *output
 	done   chan struct{}
 	err    error
 }
@@ -158,11 +176,11 @@ func launch(t testing.TB, env map[string]string, args ...string) *botProcess {
 			cmd.Env = append(cmd.Env, k+"="+v)
 		}
 	}
-	p := &botProcess{t: t, cmd: cmd, Dir: dir, stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan struct{})}
+	p := &botProcess{t: t, cmd: cmd, Dir: dir, stdout: newOutput(t), stderr: newOutput(t), done: make(chan struct{})}
 	if port := env["PORT"]; port != "" {
 		p.URL = "http://127.0.0.1:" + port
 	}
-	cmd.Stdout, cmd.Stderr = p.stdout, p.stderr
+	cmd.Stdout, cmd.Stderr = p.stdout.f, p.stderr.f
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -228,7 +246,7 @@ func (p *botProcess) postRaw(t testing.TB, token string, body []byte) (int, stri
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := channel.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -236,6 +254,10 @@ func (p *botProcess) postRaw(t testing.TB, token string, body []byte) (int, stri
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
 }
+
+// channel is the HTTP client of the fake channel: it keeps connections to the
+// bots open as the Bot Framework does, rather than dialling for every activity.
+var channel = &http.Client{Transport: &http.Transport{MaxIdleConns: 512, MaxIdleConnsPerHost: 128}}
 
 // user is a Teams user of the fake tenant.
 type user struct {

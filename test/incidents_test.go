@@ -66,18 +66,29 @@ func TestIncidentsListsTheUsersOpenIncidentsNewestFirst(t *testing.T) {
 		q.Get("sysparm_limit") != "10" || !strings.Contains(q.Get("sysparm_fields"), "short_description") {
 		t.Errorf("list request: %v", q)
 	}
-	// A typing indicator went out before the ServiceNow call.
-	typing := false
+	// ServiceNow answered at once: no typing indicator, which would only cost a
+	// round trip to the channel.
 	for _, a := range w.bf.DeliveredTo(ada.Conversation)[start:] {
 		if a.Type() == "typing" {
-			typing = true
+			t.Error("a typing indicator for a quick answer")
 		}
+	}
+	// A slow answer shows one while the person waits, before the reply.
+	w.sn.Fail(fakeservicenow.Failure{Path: "/api/now/table/incident", Hang: time.Second})
+	start = len(w.bf.DeliveredTo(ada.Conversation))
+	w.say(ada, "incidents")
+	mustContain(t, "slow list", w.next(ada).JSON(), "INC0010001")
+	typing := 0
+	for _, a := range w.bf.DeliveredTo(ada.Conversation)[start:] {
 		if a.Type() == "message" {
 			break
 		}
+		if a.Type() == "typing" {
+			typing++
+		}
 	}
-	if !typing {
-		t.Error("no typing indicator before the reply")
+	if typing != 1 {
+		t.Errorf("%d typing indicators before a reply that took a second, want 1", typing)
 	}
 }
 

@@ -40,8 +40,9 @@ func (c *Conversation) asUser(ctx context.Context, t *bot.Turn, again resume, fn
 	}
 	sctx, cancel := context.WithTimeout(ctx, serviceNowBudget)
 	defer cancel()
-	s := c.ServiceNow.As(c.Auth.Tokens(t.User.Key())).BeforeEachCall(t.Typing)
-	o, err := fn(sctx, s)
+	stopTyping := t.TypingWhile(sctx)
+	o, err := fn(sctx, c.ServiceNow.As(c.Auth.Tokens(t.User.Key())))
+	stopTyping()
 	if err == nil {
 		return o
 	}

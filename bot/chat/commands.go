@@ -39,7 +39,9 @@ var leadingMentions = regexp.MustCompile(`^\s*(?:<at>[^<]*</at>\s*)+`)
 func cleanText(s string) string {
 	s = strings.ReplaceAll(s, "&nbsp;", " ")
 	s = strings.ReplaceAll(s, "\u00a0", " ")
-	s = leadingMentions.ReplaceAllString(s, "")
+	if strings.Contains(s, "<at>") {
+		s = leadingMentions.ReplaceAllString(s, "")
+	}
 	return strings.TrimSpace(s)
 }
 

@@ -1,5 +1,5 @@
 // Package connector sends the bot's activities to the Bot Connector service:
-// replies, updates, deletions and typing indicators, with the bot's own token,
+// replies, updates, proactive messages and typing indicators, with the bot's own token,
 // a timeout, and bounded retries when the channel throttles or fails.
 package connector
 
@@ -18,8 +18,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/infracloudio/msbotbuilder-go/schema"
 )
 
 // Retry policy: at most MaxTries attempts within Budget.
@@ -33,8 +31,7 @@ const (
 //
 // It replaces msbotbuilder-go's ConnectorClient, which always asks the
 // botframework.com tenant for its token, has no timeout, ignores 429 and 5xx,
-// and caches its token without synchronisation. It satisfies the library's
-// client.Client interface so the library's adapter can use it.
+// and caches its token without synchronisation.
 type Client struct {
 	HTTP   *http.Client
 	Tokens TokenSource // nil in development mode: activities go out without a token
@@ -73,42 +70,26 @@ func ActivitiesURL(serviceURL, conversationID, replyToID string) string {
 
 // Send posts a new activity to its conversation (as a reply when ReplyToID is set)
 // and returns the id the channel gave it.
-func (c *Client) Send(ctx context.Context, a schema.Activity) (string, error) {
-	target := ActivitiesURL(a.ServiceURL, a.Conversation.ID, a.ReplyToID)
+func (c *Client) Send(ctx context.Context, a Activity) (string, error) {
 	var rr ResourceResponse
-	err := c.do(ctx, http.MethodPost, target, &a, &rr)
+	err := c.do(ctx, http.MethodPost, ActivitiesURL(a.ServiceURL, a.Conversation.ID, a.ReplyToID), a, &rr)
 	return rr.ID, err
 }
 
-// Post, Put and Delete implement msbotbuilder-go's client.Client, whose methods
-// take no context; each call still has the Budget as its deadline.
-
-// Post implements client.Client.
-func (c *Client) Post(target url.URL, a schema.Activity) error {
-	return c.do(context.Background(), http.MethodPost, target.String(), &a, nil)
-}
-
-// Put implements client.Client.
-func (c *Client) Put(target url.URL, a schema.Activity) error {
-	return c.do(context.Background(), http.MethodPut, target.String(), &a, nil)
-}
-
-// Delete implements client.Client.
-func (c *Client) Delete(target url.URL, a schema.Activity) error {
-	return c.do(context.Background(), http.MethodDelete, target.String(), &a, nil)
+// Update replaces the activity a.ID that the bot sent earlier.
+func (c *Client) Update(ctx context.Context, a Activity) error {
+	a.ReplyToID = ""
+	return c.do(ctx, http.MethodPut, ActivitiesURL(a.ServiceURL, a.Conversation.ID, a.ID), a, nil)
 }
 
 // do sends one request with retries and decodes a JSON answer into out.
-func (c *Client) do(ctx context.Context, method, target string, a *schema.Activity, out any) error {
+func (c *Client) do(ctx context.Context, method, target string, a Activity, out any) error {
 	ctx, cancel := context.WithTimeout(ctx, Budget)
 	defer cancel()
 
-	var body []byte
-	if method != http.MethodDelete {
-		var err error
-		if body, err = EncodeActivity(*a); err != nil {
-			return err
-		}
+	body, err := json.Marshal(a)
+	if err != nil {
+		return err
 	}
 	conv := a.Conversation.ID
 	refreshed := false

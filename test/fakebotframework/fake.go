@@ -6,6 +6,7 @@
 package fakebotframework
 
 import (
+	"bytes"
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/base64"
@@ -55,6 +56,12 @@ type Server struct {
 	KeysDown bool
 	// Hang makes the connector hold every request until the caller gives up.
 	Hang bool
+	// Latency delays every answer of the connector, as a channel far away does.
+	Latency time.Duration
+	// Lean keeps no record of what the connector receives and reads nothing of
+	// it but its type; OnDelivery still hears of each activity. For load runs.
+	Lean       bool
+	OnDelivery func(conversationID string, typing bool)
 
 	mu              sync.Mutex
 	metadataFetches int
@@ -299,6 +306,19 @@ func (s *Server) FailNext(f ...Failure) {
 // connector accepts activities: POST (send, reply), PUT (update), DELETE.
 func (s *Server) connector(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
+	s.mu.Lock()
+	latency, lean, onDelivery := s.Latency, s.Lean, s.OnDelivery
+	s.mu.Unlock()
+	if latency > 0 {
+		time.Sleep(latency)
+	}
+	if lean {
+		writeJSON(w, http.StatusOK, map[string]string{"id": "1"})
+		if onDelivery != nil {
+			onDelivery(r.PathValue("conversation"), bytes.Contains(body, []byte(`"type":"typing"`)))
+		}
+		return
+	}
 	rec := Activity{
 		Method:         r.Method,
 		Path:           r.URL.Path,

@@ -35,6 +35,10 @@ type Server struct {
 
 	// TableFaults makes a random share of Table API calls fail.
 	TableFaults Faults
+	// Latency delays every answer, as an instance far away does.
+	Latency time.Duration
+	// Quiet keeps no record of requests, for load runs.
+	Quiet bool
 
 	mu       sync.Mutex
 	requests []Request
@@ -139,7 +143,9 @@ func (s *Server) recording(next http.Handler) http.Handler {
 		next.ServeHTTP(sw, r)
 		req.Status = sw.status
 		s.mu.Lock()
-		s.requests = append(s.requests, req)
+		if !s.Quiet {
+			s.requests = append(s.requests, req)
+		}
 		s.mu.Unlock()
 	})
 }
@@ -165,7 +171,11 @@ func (s *Server) failing(next http.Handler) http.Handler {
 				f = &Failure{Status: http.StatusTooManyRequests, RetryAfter: s.TableFaults.RetryAfter}
 			}
 		}
+		latency := s.Latency
 		s.mu.Unlock()
+		if latency > 0 {
+			time.Sleep(latency)
+		}
 		if f == nil {
 			next.ServeHTTP(w, r)
 			return

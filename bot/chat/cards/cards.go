@@ -1,6 +1,6 @@
 // Package cards builds the Adaptive Cards (schema 1.5, as Teams renders them)
 // that the bot sends, each with a plain-text fallback for clients that cannot
-// render cards.
+// render cards. Any text from ServiceNow goes through Plain.
 package cards
 
 import (
@@ -13,8 +13,66 @@ const ContentType = "application/vnd.microsoft.card.adaptive"
 // Version is the Adaptive Card schema version the bot writes.
 const Version = "1.5"
 
-// Element is one body element or action of a card, as JSON.
-type Element = map[string]any
+// Element is one body element or action of a card: only the fields its type
+// uses are set, and the rest stay out of its JSON. (A struct, not a map: a card
+// is encoded for every answer, and a map's keys would be sorted and its values
+// boxed each time. Inputs and actions keep their fields apart, so that the text
+// blocks that make most of a card stay small.)
+type Element struct {
+	Type string `json:"type"`
+	ID   string `json:"id,omitempty"`
+
+	// TextBlock
+	Text      string `json:"text,omitempty"`
+	Size      string `json:"size,omitempty"`
+	Weight    string `json:"weight,omitempty"`
+	Color     string `json:"color,omitempty"`
+	IsSubtle  bool   `json:"isSubtle,omitempty"`
+	Wrap      bool   `json:"wrap,omitempty"`
+	Separator bool   `json:"separator,omitempty"`
+	Spacing   string `json:"spacing,omitempty"`
+
+	// Container and FactSet
+	Items        []Element `json:"items,omitempty"`
+	SelectAction *Element  `json:"selectAction,omitempty"`
+	Facts        []Fact    `json:"facts,omitempty"`
+
+	*Input
+	*Action
+}
+
+// Input holds the fields of an input element.
+type Input struct {
+	Label        string   `json:"label,omitempty"`
+	Placeholder  string   `json:"placeholder,omitempty"`
+	IsMultiline  bool     `json:"isMultiline,omitempty"`
+	IsRequired   bool     `json:"isRequired,omitempty"`
+	ErrorMessage string   `json:"errorMessage,omitempty"`
+	MaxLength    int      `json:"maxLength,omitempty"`
+	Value        string   `json:"value,omitempty"`
+	Choices      []Choice `json:"choices,omitempty"`
+}
+
+// Action holds the fields of an action (a button).
+type Action struct {
+	Title string    `json:"title,omitempty"`
+	URL   string    `json:"url,omitempty"`
+	Verb  string    `json:"verb,omitempty"`
+	Data  any       `json:"data,omitempty"`
+	Card  *cardJSON `json:"card,omitempty"`
+}
+
+// Fact is one title/value pair of a FactSet.
+type Fact struct {
+	Title string `json:"title"`
+	Value string `json:"value"`
+}
+
+// Choice is one choice of an Input.ChoiceSet.
+type Choice struct {
+	Title string `json:"title"`
+	Value string `json:"value"`
+}
 
 // Card is an Adaptive Card.
 type Card struct {
@@ -23,21 +81,26 @@ type Card struct {
 	Fallback string // plain text for clients that cannot render the card
 }
 
+// cardJSON is a card as Adaptive Card JSON.
+type cardJSON struct {
+	Type     string    `json:"type"`
+	Schema   string    `json:"$schema,omitempty"`
+	Version  string    `json:"version,omitempty"`
+	Body     []Element `json:"body"`
+	Actions  []Element `json:"actions,omitempty"`
+	Fallback string    `json:"fallbackText,omitempty"`
+}
+
 // JSON returns the card as the Adaptive Card JSON object.
-func (c Card) JSON() map[string]any {
-	m := map[string]any{
-		"type":    "AdaptiveCard",
-		"$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
-		"version": Version,
-		"body":    nonNil(c.Body),
+func (c Card) JSON() any {
+	return cardJSON{
+		Type:     "AdaptiveCard",
+		Schema:   "http://adaptivecards.io/schemas/adaptive-card.json",
+		Version:  Version,
+		Body:     nonNil(c.Body),
+		Actions:  c.Actions,
+		Fallback: c.Fallback,
 	}
-	if len(c.Actions) > 0 {
-		m["actions"] = c.Actions
-	}
-	if c.Fallback != "" {
-		m["fallbackText"] = c.Fallback
-	}
-	return m
 }
 
 // Attachment wraps the card for an activity.
@@ -54,47 +117,50 @@ func nonNil(e []Element) []Element {
 
 // Title is a large bold heading.
 func Title(text string) Element {
-	return Element{"type": "TextBlock", "text": text, "size": "Large", "weight": "Bolder", "wrap": true}
+	return Element{Type: "TextBlock", Text: text, Size: "Large", Weight: "Bolder", Wrap: true}
 }
 
 // Heading is a medium bold line.
 func Heading(text string) Element {
-	return Element{"type": "TextBlock", "text": text, "size": "Medium", "weight": "Bolder", "wrap": true}
+	return Element{Type: "TextBlock", Text: text, Size: "Medium", Weight: "Bolder", Wrap: true}
 }
 
 // Para is a wrapped paragraph of text.
 func Para(text string) Element {
-	return Element{"type": "TextBlock", "text": text, "wrap": true}
+	return Element{Type: "TextBlock", Text: text, Wrap: true}
 }
 
 // Subtle is a small, muted paragraph.
 func Subtle(text string) Element {
-	return Element{"type": "TextBlock", "text": text, "wrap": true, "isSubtle": true, "size": "Small"}
+	return Element{Type: "TextBlock", Text: text, Wrap: true, IsSubtle: true, Size: "Small"}
 }
 
 // Warning is a paragraph in the attention colour.
 func Warning(text string) Element {
-	return Element{"type": "TextBlock", "text": text, "wrap": true, "color": "Attention", "weight": "Bolder"}
+	return Element{Type: "TextBlock", Text: text, Wrap: true, Color: "Attention", Weight: "Bolder"}
 }
-
-// Fact is one title/value pair of a FactSet.
-type Fact struct{ Title, Value string }
 
 // Facts is a two-column list of titles and values.
 func Facts(facts ...Fact) Element {
-	list := make([]map[string]string, 0, len(facts))
-	for _, f := range facts {
-		list = append(list, map[string]string{"title": f.Title, "value": f.Value})
-	}
-	return Element{"type": "FactSet", "facts": list}
+	return Element{Type: "FactSet", Facts: facts}
 }
 
 // OpenURL is a button that opens a link.
 func OpenURL(title, url string) Element {
-	return Element{"type": "Action.OpenUrl", "title": title, "url": url}
+	return Element{Type: "Action.OpenUrl", Action: &Action{Title: title, URL: url}}
 }
 
 // Submit is a button that sends data (and the card's inputs) back to the bot as a message.
-func Submit(title string, data map[string]any) Element {
-	return Element{"type": "Action.Submit", "title": title, "data": data}
+func Submit(title string, data any) Element {
+	return Element{Type: "Action.Submit", Action: &Action{Title: title, Data: data}}
+}
+
+// ShowCard is a button that unfolds a card with inputs and a submit button.
+func ShowCard(title string, body []Element, submit Element) Element {
+	return Element{Type: "Action.ShowCard", Action: &Action{Title: title, Card: &cardJSON{Type: "AdaptiveCard", Body: body, Actions: []Element{submit}}}}
+}
+
+// TextInput is a text field; multiline for longer text.
+func TextInput(id, label string, multiline, required bool, errorMessage string, maxLength int) Element {
+	return Element{Type: "Input.Text", ID: id, Input: &Input{Label: label, IsMultiline: multiline, IsRequired: required, ErrorMessage: errorMessage, MaxLength: maxLength}}
 }

@@ -3,6 +3,7 @@ package cards
 import (
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"snowbot/servicenow"
 )
@@ -23,6 +24,12 @@ const (
 	ActionCreate       = "create"
 )
 
+// incidentData is what a button about one incident sends back.
+type incidentData struct {
+	Action string `json:"action"`
+	Number string `json:"number"`
+}
+
 // IncidentLink opens an incident in ServiceNow's UI.
 func IncidentLink(instanceURL, sysID string) string {
 	return instanceURL + "/nav_to.do?uri=incident.do?sys_id=" + sysID
@@ -30,22 +37,25 @@ func IncidentLink(instanceURL, sysID string) string {
 
 // IncidentList shows a person's open incidents; total counts all matches.
 func IncidentList(instanceURL string, incidents []servicenow.Incident, total int) Card {
-	body := []Element{Title("Your open incidents")}
+	body := make([]Element, 0, len(incidents)+3)
+	body = append(body, Title("Your open incidents"))
 	var fb strings.Builder
 	fb.WriteString("Your open incidents:\n")
 	for _, inc := range incidents {
+		// Concatenation rather than fmt: a list is built for every "incidents".
 		link := IncidentLink(instanceURL, inc.SysID)
+		number, state, priority, short := Plain(inc.Number), label(inc.State), label(inc.Priority), Plain(Clip(inc.ShortDescription, maxShort))
+		details := Submit("Details", incidentData{Action: ActionShowIncident, Number: inc.Number})
 		body = append(body, Element{
-			"type":      "Container",
-			"separator": true,
-			"items": []Element{
-				{"type": "TextBlock", "wrap": true, "weight": "Bolder",
-					"text": fmt.Sprintf("[%s](%s) · %s · %s", Plain(inc.Number), link, label(inc.State), label(inc.Priority))},
-				Para(Plain(Clip(inc.ShortDescription, maxShort))),
+			Type:      "Container",
+			Separator: true,
+			Items: []Element{
+				{Type: "TextBlock", Wrap: true, Weight: "Bolder", Text: "[" + number + "](" + link + ") · " + state + " · " + priority},
+				Para(short),
 			},
-			"selectAction": Submit("Details", map[string]any{"action": ActionShowIncident, "number": inc.Number}),
+			SelectAction: &details,
 		})
-		fmt.Fprintf(&fb, "- %s (%s, %s): %s\n", Plain(inc.Number), label(inc.State), label(inc.Priority), Plain(Clip(inc.ShortDescription, maxShort)))
+		fb.WriteString("- " + number + " (" + state + ", " + priority + "): " + short + "\n")
 	}
 	if more := total - len(incidents); more > 0 {
 		body = append(body, Subtle(fmt.Sprintf("…and %d more.", more)))
@@ -93,22 +103,20 @@ func IncidentDetail(instanceURL string, inc servicenow.Incident, form string) Ca
 				break
 			}
 			body = append(body,
-				Element{"type": "TextBlock", "wrap": true, "isSubtle": true, "size": "Small", "spacing": "Medium", "text": Plain(c.Author + " · " + c.At)},
-				Element{"type": "TextBlock", "wrap": true, "spacing": "None", "text": Plain(Clip(c.Text, maxComment))})
+				Element{Type: "TextBlock", Wrap: true, IsSubtle: true, Size: "Small", Spacing: "Medium", Text: Plain(c.Author + " · " + c.At)},
+				Element{Type: "TextBlock", Wrap: true, Spacing: "None", Text: Plain(Clip(c.Text, maxComment))})
 			fmt.Fprintf(&fb, "- %s (%s): %s\n", Plain(c.Author), Plain(c.At), Plain(Clip(c.Text, maxComment)))
 		}
 	}
 	actions := []Element{
 		OpenURL("Open in ServiceNow", link),
 		ShowCard("Comment", []Element{
-			Element{"type": "Input.Text", "id": "comment", "label": "Comment (the caller sees it)", "isMultiline": true,
-				"isRequired": true, "errorMessage": "Type a comment", "maxLength": 4000},
+			TextInput("comment", "Comment (the caller sees it)", true, true, "Type a comment", 4000),
 		}, Submit("Add comment", map[string]any{"action": ActionComment, "number": inc.Number, "form": form})),
 	}
 	if !inc.Closed() {
 		actions = append(actions, ShowCard("Resolve", []Element{
-			Element{"type": "Input.Text", "id": "notes", "label": "Resolution notes", "isMultiline": true,
-				"isRequired": true, "errorMessage": "Say how it was resolved", "maxLength": 4000},
+			TextInput("notes", "Resolution notes", true, true, "Say how it was resolved", 4000),
 		}, Submit("Resolve incident", map[string]any{"action": ActionResolve, "number": inc.Number, "form": form})))
 	}
 	fmt.Fprintf(&fb, "Open it in ServiceNow: %s\n", link)
@@ -121,11 +129,10 @@ func CreateForm(form string) Card {
 	return Card{
 		Body: []Element{
 			Title("Report an incident"),
-			{"type": "Input.Text", "id": "short_description", "label": "What is wrong? (short description)", "isRequired": true,
-				"errorMessage": "Describe the problem in a few words", "maxLength": 160},
-			{"type": "Input.Text", "id": "description", "label": "Details", "isMultiline": true, "maxLength": 4000},
-			{"type": "Input.ChoiceSet", "id": "urgency", "label": "Urgency", "value": "3", "choices": []map[string]string{
-				{"title": "High", "value": "1"}, {"title": "Medium", "value": "2"}, {"title": "Low", "value": "3"}}},
+			TextInput("short_description", "What is wrong? (short description)", false, true, "Describe the problem in a few words", 160),
+			TextInput("description", "Details", true, false, "", 4000),
+			{Type: "Input.ChoiceSet", ID: "urgency", Input: &Input{Label: "Urgency", Value: "3", Choices: []Choice{
+				{Title: "High", Value: "1"}, {Title: "Medium", Value: "2"}, {Title: "Low", Value: "3"}}}},
 		},
 		Actions:  []Element{Submit("Create incident", map[string]any{"action": ActionCreate, "form": form})},
 		Fallback: "To report an incident, type: create <short description>",
@@ -146,19 +153,13 @@ func Created(instanceURL string, inc servicenow.Incident) Card {
 	}
 }
 
-// ShowCard is a button that unfolds a card with inputs and a submit button.
-func ShowCard(title string, body []Element, submit Element) Element {
-	return Element{"type": "Action.ShowCard", "title": title, "card": map[string]any{
-		"type": "AdaptiveCard", "body": body, "actions": []Element{submit},
-	}}
-}
-
 // Clip shortens text to n characters, marking the cut.
 func Clip(s string, n int) string {
-	r := []rune(strings.TrimSpace(s))
-	if len(r) <= n {
-		return string(r)
+	s = strings.TrimSpace(s)
+	if len(s) <= n || utf8.RuneCountInString(s) <= n {
+		return s // no more bytes (or runes) than allowed: nothing to cut
 	}
+	r := []rune(s)
 	return string(r[:n-1]) + "…"
 }
 

@@ -23,3 +23,27 @@ func TestPlainNeutralisesMarkdown(t *testing.T) {
 		t.Error("link syntax survived")
 	}
 }
+
+func TestPlainLeavesPlainTextAlone(t *testing.T) {
+	for _, s := range []string{"Printer on 3rd floor jams.", "VPN disconnects every hour (since Monday).", "Ünïcødé, 🙂, «quotes»", "2 monitors, please."} {
+		if needsEscaping(s) || Plain(s) != s {
+			t.Errorf("Plain(%q) = %q", s, Plain(s))
+		}
+	}
+	for _, s := range []string{"1. first", "  42) answer", "see WWW.example.com", "a*b"} {
+		if !needsEscaping(s) {
+			t.Errorf("needsEscaping(%q) = false", s)
+		}
+	}
+}
+
+func FuzzPlainIsNeededWheneverItChangesText(f *testing.F) {
+	for _, s := range []string{"plain", "[a](b)", "1. x", "www.x", "a://b", "*x*"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if !needsEscaping(s) && escape(s) != s {
+			t.Fatalf("needsEscaping(%q) is false, but escaping changes it to %q", s, escape(s))
+		}
+	})
+}
