@@ -72,7 +72,8 @@ snowbot demo
 Chat with it in Microsoft 365 Agents Playground, in another terminal:
   npx %s -e %s/api/messages -c msteams
 
-Then type: help, incidents (sign in, then send the code), incident INC0010001, create Printer jams
+Then type: help, incidents (sign in, then send the code), incident INC0010001, create Printer jams,
+approvals (and press Approve)
 Ctrl-C stops everything.
 
 `, public, sn.BaseURL, demoUser.Name, demoUser.UserName, playgroundPackage, public)

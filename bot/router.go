@@ -18,10 +18,16 @@ type Handler interface {
 	OnInstallationUpdate(ctx context.Context, t *Turn) error
 	// OnSigninVerifyState answers Teams' signin/verifyState invoke.
 	OnSigninVerifyState(ctx context.Context, t *Turn) InvokeResponse
+	// OnAdaptiveCardAction answers an Action.Execute of a card (and a card's
+	// automatic refresh): the adaptiveCard/action invoke.
+	OnAdaptiveCardAction(ctx context.Context, t *Turn) InvokeResponse
 }
 
 // Invoke names the bot answers.
-const invokeSigninVerifyState = "signin/verifyState"
+const (
+	invokeSigninVerifyState  = "signin/verifyState"
+	invokeAdaptiveCardAction = "adaptiveCard/action"
+)
 
 // route maps a non-invoke activity to its handler; other types are acknowledged and ignored.
 func (b *Bot) route(ctx context.Context, t *Turn) error {
@@ -48,7 +54,28 @@ func (b *Bot) routeInvoke(ctx context.Context, t *Turn) InvokeResponse {
 	switch t.Activity.Name {
 	case invokeSigninVerifyState:
 		return b.opts.Handler.OnSigninVerifyState(ctx, t)
+	case invokeAdaptiveCardAction:
+		return b.opts.Handler.OnAdaptiveCardAction(ctx, t)
 	default:
 		return InvokeResponse{Status: http.StatusNotImplemented}
 	}
+}
+
+// Content types of the answers to an adaptiveCard/action invoke.
+const (
+	cardContentType  = "application/vnd.microsoft.card.adaptive"
+	errorContentType = "application/vnd.microsoft.error"
+)
+
+// CardResponse answers an adaptiveCard/action invoke with the card that
+// replaces the one whose button was pressed.
+func CardResponse(card any) InvokeResponse {
+	return InvokeResponse{Status: http.StatusOK, Body: map[string]any{"statusCode": http.StatusOK, "type": cardContentType, "value": card}}
+}
+
+// ErrorResponse answers an adaptiveCard/action invoke with an error: Teams
+// keeps the card as it is.
+func ErrorResponse(status int, message string) InvokeResponse {
+	return InvokeResponse{Status: http.StatusOK, Body: map[string]any{"statusCode": status, "type": errorContentType,
+		"value": map[string]string{"code": http.StatusText(status), "message": message}}}
 }

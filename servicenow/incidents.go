@@ -126,7 +126,7 @@ func (s *Session) incidentByNumber(ctx context.Context, number string, fields []
 }
 
 // ErrInvalidNumber is a text that is not an incident number.
-var ErrInvalidNumber = errors.New("not an incident number (INC followed by digits)")
+var ErrInvalidNumber = errors.New("not a record number (letters followed by digits)")
 
 // NewIncident is what a person gives to create an incident.
 type NewIncident struct {

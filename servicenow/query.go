@@ -74,6 +74,17 @@ func (q *Query) Eq(field, value string) *Query { return q.add(field, "=", value)
 // Like adds fieldLIKEvalue (contains, case-insensitive).
 func (q *Query) Like(field, value string) *Query { return q.add(field, "LIKE", value) }
 
+// In adds fieldINa,b,c: the field is one of the values. A value holding a
+// comma would add a value of its own, so it is refused.
+func (q *Query) In(field string, values ...string) *Query {
+	for _, v := range values {
+		if strings.Contains(v, ",") && q.err == nil {
+			q.err = fmt.Errorf("%w: it contains a comma", ErrUnsafeValue)
+		}
+	}
+	return q.add(field, "IN", strings.Join(values, ","))
+}
+
 // IsCurrentUser adds field=<the signed-in user>, evaluated by the instance.
 func (q *Query) IsCurrentUser(field string) *Query {
 	if q.err == nil && !validField(field) {
@@ -81,6 +92,17 @@ func (q *Query) IsCurrentUser(field string) *Query {
 	}
 	if q.err == nil {
 		q.terms = append(q.terms, field+"=javascript:gs.getUserID()")
+	}
+	return q
+}
+
+// OrderBy sorts by field, smallest first.
+func (q *Query) OrderBy(field string) *Query {
+	if q.err == nil && !validField(field) {
+		q.err = fmt.Errorf("%w: field name %q", ErrUnsafeValue, field)
+	}
+	if q.err == nil {
+		q.terms = append(q.terms, "ORDERBY"+field)
 	}
 	return q
 }

@@ -48,6 +48,13 @@ func TestEveryCardRendersWithTheOfficialRenderer(t *testing.T) {
 	w.say(ada, "create Printer on 3rd floor jams")
 	take("created", w.next(ada))
 
+	w.say(ada, "approvals")
+	take("approvals", w.next(ada))
+	w.say(ada, "approve CHG0030001 Fine")
+	take("decided approval", w.next(ada))
+	_, resp := w.pressed(ada, "approve", map[string]any{"card": "approvals", "approval": approvalID(t, w.sn, "RITM0010001", "ada.lovelace")})
+	collected["approvals after a button"] = cardOf(t, resp)
+
 	w.sn.Fail(fakeservicenow.Failure{Path: "/api/now/table/incident", Status: http.StatusTooManyRequests, RetryAfter: "60"})
 	w.say(ada, "incidents")
 	take("error: throttled", w.next(ada))

@@ -24,6 +24,9 @@ func (noopHandler) OnInstallationUpdate(context.Context, *bot.Turn) error { retu
 func (noopHandler) OnSigninVerifyState(context.Context, *bot.Turn) bot.InvokeResponse {
 	return bot.InvokeResponse{}
 }
+func (noopHandler) OnAdaptiveCardAction(context.Context, *bot.Turn) bot.InvokeResponse {
+	return bot.InvokeResponse{}
+}
 
 // benchmarkInbound measures one activity through POST /api/messages: token
 // verification, parsing, and routing to a handler that does nothing.

@@ -38,7 +38,7 @@ func (c *Conversation) asUser(ctx context.Context, t *bot.Turn, again resume, fn
 	if !t.Personal() {
 		return outcome{answer: bot.Text(oneToOneOnly)}
 	}
-	sctx, cancel := context.WithTimeout(ctx, serviceNowBudget)
+	sctx, cancel := context.WithTimeout(ctx, budgetWithin(ctx))
 	defer cancel()
 	stopTyping := t.TypingWhile(sctx)
 	o, err := fn(sctx, c.ServiceNow.As(c.Auth.Tokens(t.User.Key())))
@@ -57,8 +57,38 @@ func (c *Conversation) asUser(ctx context.Context, t *bot.Turn, again resume, fn
 		}
 	}
 	// The answer is made on the turn's own context: the budget may be spent.
-	m, err := c.failureAnswer(ctx, t, err, again)
-	return outcome{answer: m, err: err}
+	m, aerr := c.failureAnswer(ctx, t, err, again)
+	return outcome{answer: m, err: aerr, failure: err}
+}
+
+// briefly says in one sentence what went wrong when trying again soon is the
+// answer (ServiceNow or the store not answering, or busy); "" otherwise.
+func briefly(err error) string {
+	var snErr *servicenow.Error
+	errors.As(err, &snErr)
+	switch {
+	case errors.Is(err, auth.ErrUnavailable):
+		return temporarilyUnavailable + " " + tryAgainSoon
+	case errors.Is(err, errBudgetSpent), errors.Is(err, context.DeadlineExceeded), errors.Is(err, servicenow.ErrUnavailable):
+		return notAnswering
+	case errors.Is(err, servicenow.ErrRateLimited):
+		return "ServiceNow is busy and asked me to slow down. Please try again " + inSeconds(snErr.RetryAfter) + "."
+	}
+	return ""
+}
+
+// answerReserve is the time kept, after the ServiceNow work, to answer.
+const answerReserve = 2 * time.Second
+
+// budgetWithin is the time ServiceNow work may take in ctx: serviceNowBudget,
+// or less when ctx ends sooner (an invoke must be answered within seconds),
+// always keeping answerReserve to answer.
+func budgetWithin(ctx context.Context) time.Duration {
+	budget := serviceNowBudget
+	if dl, ok := ctx.Deadline(); ok {
+		budget = min(budget, time.Until(dl)-answerReserve)
+	}
+	return max(budget, time.Second)
 }
 
 // errBudgetSpent is ServiceNow work that did not finish within serviceNowBudget.

@@ -114,6 +114,8 @@ type outcome struct {
 	done   bool         // the command did what was asked, or found it already done
 	card   *bot.Message // for a submitted card: what the card becomes (nil: unchanged)
 	err    error        // unexpected: logged, and the person gets an apology
+	// failure is what went wrong with ServiceNow when answer explains it.
+	failure error
 }
 
 func said(m bot.Message) outcome { return outcome{answer: m, done: true} }

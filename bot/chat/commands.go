@@ -27,6 +27,9 @@ var Commands = []Command{
 	{"create", "create <short description>", "Create an incident with you as the caller."},
 	{"comment", "comment INC0010001 <text>", "Add a comment the caller can see."},
 	{"resolve", "resolve INC0010001 <resolution notes>", "Resolve an incident."},
+	{"approvals", "approvals", "List what waits for your approval, with Approve and Reject."},
+	{"approve", "approve CHG0030001 [comment]", "Approve what waits for your approval on that record."},
+	{"reject", "reject CHG0030001 <reason>", "Reject it, saying why."},
 	{"signout", "signout", "Sign out of ServiceNow."},
 	{"help", "help", "Show what I can do."},
 }
@@ -79,6 +82,12 @@ func (c *Conversation) onCommand(ctx context.Context, t *bot.Turn, text string) 
 	case "resolve":
 		number, notes := splitFirst(rest)
 		return c.answer(ctx, t, c.resolve(ctx, t, number, notes, false))
+	case "approvals":
+		return c.listApprovals(ctx, t)
+	case "approve":
+		return c.decideTyped(ctx, t, true, rest)
+	case "reject":
+		return c.decideTyped(ctx, t, false, rest)
 	case "signout", "logout":
 		return c.signOut(ctx, t)
 	default:

@@ -48,6 +48,9 @@ type Instance struct {
 	groups    []*Group
 	incidents []*Incident
 	nextInc   int
+	tasks     []*Task
+	approvals []*Approval
+	catItems  []*CatItem
 
 	codes     map[string]*authCode
 	access    map[string]*grant

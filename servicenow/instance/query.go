@@ -88,7 +88,8 @@ func parseCondition(term string, fields []string) (condition, error) {
 		return condition{}, fmt.Errorf("cannot read the condition %q", term)
 	}
 	c := condition{field: term[:best], op: op, value: term[best+len(op):]}
-	if !slices.Contains(fields, c.field) {
+	first, _, _ := strings.Cut(c.field, ".") // a dot-walk starts at a field of the table
+	if !slices.Contains(fields, first) {
 		return condition{}, fmt.Errorf("unknown field %q", c.field)
 	}
 	if (op == "ISEMPTY" || op == "ISNOTEMPTY") && c.value != "" {
@@ -100,7 +101,8 @@ func parseCondition(term string, fields []string) (condition, error) {
 	return c, nil
 }
 
-func (q *query) matches(r record, user *User) bool {
+// matches reports whether a row, whose fields get reads (dot-walks included), fits the query.
+func (q *query) matches(get func(name string) string, user *User) bool {
 	if len(q.groups) == 0 {
 		return true
 	}
@@ -109,7 +111,7 @@ func (q *query) matches(r record, user *User) bool {
 		for _, alternatives := range group {
 			any := false
 			for _, c := range alternatives {
-				if c.matches(r, user) {
+				if c.matches(get, user) {
 					any = true
 					break
 				}
@@ -126,8 +128,8 @@ func (q *query) matches(r record, user *User) bool {
 	return false
 }
 
-func (c condition) matches(r record, user *User) bool {
-	v := r[c.field].value
+func (c condition) matches(get func(name string) string, user *User) bool {
+	v := get(c.field)
 	want := c.value
 	if want == "javascript:gs.getUserID()" {
 		want = user.SysID

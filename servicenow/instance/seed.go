@@ -111,6 +111,45 @@ func (s *Instance) seed() {
 		s.incidents = append(s.incidents, inc)
 	}
 	s.nextInc = 10001 + len(rows)
+	s.seedApprovals(base)
+}
+
+// seedApprovals adds changes and catalog requests that wait for the demo
+// people's approval, one of them a group approval shared by Ada and Beth.
+func (s *Instance) seedApprovals(base time.Time) {
+	ada, bob, beth, david, chloe := s.users[0].SysID, s.users[1].SysID, s.users[2].SysID, s.users[3].SysID, s.users[4].SysID
+	cab := sysID("93", 4)
+	s.groups = append(s.groups, &Group{SysID: cab, Name: "Change Advisory Board"})
+	s.catItems = []*CatItem{
+		{SysID: sysID("ca", 1), Name: "Developer Laptop (Mac)"},
+		{SysID: sysID("ca", 2), Name: "Standing Desk"},
+		{SysID: sysID("ca", 3), Name: "Adobe Acrobat Pro"},
+	}
+	day := 24 * time.Hour
+	s.tasks = []*Task{
+		{Table: "change_request", SysID: sysID("c0", 1), Number: "CHG0030001", ShortDescription: "Upgrade the VPN concentrator firmware",
+			OpenedBy: david, RequestedFor: david, Created: base.Add(-3 * day), Risk: 3,
+			Start: base.Add(5*day + 20*time.Hour), End: base.Add(5*day + 22*time.Hour)},
+		{Table: "change_request", SysID: sysID("c0", 2), Number: "CHG0030002", ShortDescription: "Replace the core switch in building B",
+			OpenedBy: david, RequestedFor: david, Created: base.Add(-2 * day), Risk: 2,
+			Start: base.Add(9*day + 18*time.Hour), End: base.Add(10*day + 2*time.Hour)},
+		{Table: "sc_req_item", SysID: sysID("c1", 1), Number: "RITM0010001", ShortDescription: "Developer Laptop (Mac)",
+			OpenedBy: bob, RequestedFor: bob, CatItem: sysID("ca", 1), Created: base.Add(-1 * day)},
+		{Table: "sc_req_item", SysID: sysID("c1", 2), Number: "RITM0010002", ShortDescription: "Standing Desk",
+			OpenedBy: chloe, RequestedFor: chloe, CatItem: sysID("ca", 2), Created: base.Add(-4 * time.Hour)},
+		{Table: "sc_request", SysID: sysID("c2", 1), Number: "REQ0010003", ShortDescription: "Adobe Acrobat Pro for the legal team",
+			OpenedBy: chloe, RequestedFor: chloe, Created: base.Add(-6 * day)},
+	}
+	s.approvals = []*Approval{
+		{SysID: sysID("a0", 1), State: "requested", Approver: ada, Task: sysID("c0", 1), Created: base.Add(-3*day + time.Hour)},
+		{SysID: sysID("a0", 2), State: "requested", Approver: ada, Task: sysID("c0", 2), Group: cab, Created: base.Add(-2*day + time.Hour)},
+		{SysID: sysID("a0", 3), State: "requested", Approver: beth, Task: sysID("c0", 2), Group: cab, Created: base.Add(-2*day + time.Hour)},
+		{SysID: sysID("a0", 4), State: "requested", Approver: ada, Task: sysID("c1", 1), Created: base.Add(-1*day + time.Hour)},
+		{SysID: sysID("a0", 5), State: "requested", Approver: ada, Task: sysID("c1", 2), Created: base.Add(-3 * time.Hour)},
+		{SysID: sysID("a0", 6), State: "requested", Approver: beth, Task: sysID("c2", 1), Created: base.Add(-6*day + time.Hour)},
+		{SysID: sysID("a0", 7), State: "approved", Approver: beth, Task: sysID("c0", 1), Created: base.Add(-3*day + time.Hour),
+			Updated: base.Add(-2 * day), UpdatedBy: "beth.anglin"},
+	}
 }
 
 // priority follows the instance's default urgency × impact matrix.

@@ -70,6 +70,7 @@ func (s *Instance) incidentRecord(i *Incident) record {
 		"opened_at":         plain(i.Opened.UTC().Format(dateLayout)),
 		"sys_created_on":    plain(i.Opened.UTC().Format(dateLayout)),
 		"sys_updated_on":    plain(i.Updated.UTC().Format(dateLayout)),
+		"sys_class_name":    {value: "incident", display: tableLabels["incident"]},
 		"comments":          {journal: true, display: s.journalText(i.Comments, "Additional comments")},
 		"work_notes":        {journal: true, display: s.journalText(i.WorkNotes, "Work notes")},
 	}
@@ -90,13 +91,13 @@ func (s *Instance) journalText(entries []Journal, label string) string {
 }
 
 // render writes a record in the requested display mode with the requested fields.
-func (s *Instance) render(table string, rec record, fields []string, mode string, noLinks bool) map[string]any {
+func (s *Instance) render(table string, rec record, fields []string, mode string, noLinks bool, user *User) map[string]any {
 	if len(fields) == 0 {
 		fields = tableFields[table]
 	}
 	out := map[string]any{}
 	for _, name := range fields {
-		f, ok := rec[name]
+		f, ok := s.field(table, rec, name, user)
 		if !ok {
 			continue // ServiceNow leaves unknown fields out of the result
 		}
@@ -174,7 +175,7 @@ func (s *Instance) table(w http.ResponseWriter, r *http.Request) {
 		}
 		result := []map[string]any{}
 		for k := offset; k < len(recs) && k < offset+limit; k++ {
-			result = append(result, s.render(table, recs[k], fields, mode, noLinks))
+			result = append(result, s.render(table, recs[k], fields, mode, noLinks, user))
 		}
 		writeJSON(w, status, map[string]any{"result": result})
 	case r.Method == http.MethodGet:
@@ -183,7 +184,7 @@ func (s *Instance) table(w http.ResponseWriter, r *http.Request) {
 			fail(http.StatusNotFound, "No Record found", "Record doesn't exist or ACL restricts the record retrieval")
 			return
 		}
-		writeJSON(w, status, map[string]any{"result": s.render(table, rec, fields, mode, noLinks)})
+		writeJSON(w, status, map[string]any{"result": s.render(table, rec, fields, mode, noLinks, user)})
 	case r.Method == http.MethodPost && id == "" && table == "incident":
 		inc, st, msg, detail := s.createIncident(body, user)
 		if st != http.StatusCreated {
@@ -192,7 +193,7 @@ func (s *Instance) table(w http.ResponseWriter, r *http.Request) {
 		}
 		status = http.StatusCreated
 		w.Header().Set("Location", s.BaseURL+"/api/now/table/incident/"+inc.SysID)
-		writeJSON(w, status, map[string]any{"result": s.render(table, s.incidentRecord(inc), fields, mode, noLinks)})
+		writeJSON(w, status, map[string]any{"result": s.render(table, s.incidentRecord(inc), fields, mode, noLinks, user)})
 	case (r.Method == http.MethodPatch || r.Method == http.MethodPut) && id != "" && table == "incident":
 		inc := s.incidentByID(id)
 		if inc == nil || !canRead(user, inc) {
@@ -203,7 +204,14 @@ func (s *Instance) table(w http.ResponseWriter, r *http.Request) {
 			fail(st, msg, detail)
 			return
 		}
-		writeJSON(w, status, map[string]any{"result": s.render(table, s.incidentRecord(inc), fields, mode, noLinks)})
+		writeJSON(w, status, map[string]any{"result": s.render(table, s.incidentRecord(inc), fields, mode, noLinks, user)})
+	case (r.Method == http.MethodPatch || r.Method == http.MethodPut) && id != "" && table == "sysapproval_approver":
+		a, st, msg, detail := s.decide(id, body, user)
+		if st != http.StatusOK {
+			fail(st, msg, detail)
+			return
+		}
+		writeJSON(w, status, map[string]any{"result": s.render(table, s.approvalRecord(a), fields, mode, noLinks, user)})
 	default:
 		fail(http.StatusMethodNotAllowed, "Method not Supported", r.Method+" is not supported on "+table)
 	}
@@ -239,6 +247,14 @@ func (s *Instance) rows(table string, user *User) []record {
 		for _, g := range s.groups {
 			out = append(out, record{"sys_id": {value: g.SysID, display: g.SysID}, "name": {value: g.Name, display: g.Name}})
 		}
+	case "task", "change_request", "sc_req_item", "sc_request":
+		out = s.taskRows(table, user)
+	case "sc_cat_item":
+		for _, c := range s.catItems {
+			out = append(out, record{"sys_id": plain(c.SysID), "name": plain(c.Name)})
+		}
+	case "sysapproval_approver":
+		out = s.approvalRows(user)
 	}
 	return out
 }
@@ -252,6 +268,27 @@ func (s *Instance) byID(table, id string, user *User) record {
 	return nil
 }
 
+// field reads a field of a row, following a dot-walk (sysapproval.number)
+// through reference fields as far as user may read; ok is false for a field
+// the table does not have. A dot-walk through an empty or unreadable
+// reference is an empty value, as on an instance.
+func (s *Instance) field(table string, rec record, name string, user *User) (field, bool) {
+	first, rest, walk := strings.Cut(name, ".")
+	f, ok := rec[first]
+	if !walk || !ok {
+		return f, ok
+	}
+	if f.ref == "" || f.value == "" {
+		return field{}, true
+	}
+	target := s.byID(f.ref, f.value, user)
+	if target == nil {
+		return field{}, true
+	}
+	v, _ := s.field(f.ref, target, rest, user)
+	return v, true
+}
+
 // query filters and orders the rows of a table with an encoded query.
 func (s *Instance) query(table, encoded string, user *User) ([]record, error) {
 	q, err := parseQuery(encoded, tableFields[table])
@@ -260,7 +297,8 @@ func (s *Instance) query(table, encoded string, user *User) ([]record, error) {
 	}
 	var out []record
 	for _, r := range s.rows(table, user) {
-		if q.matches(r, user) {
+		get := func(name string) string { f, _ := s.field(table, r, name, user); return f.value }
+		if q.matches(get, user) {
 			out = append(out, r)
 		}
 	}

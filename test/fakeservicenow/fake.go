@@ -23,6 +23,7 @@ type (
 	User     = instance.User
 	Incident = instance.Incident
 	Journal  = instance.Journal
+	Approval = instance.Approval
 )
 
 // DemoUser is the account the demo's sign-in page consents as.
@@ -61,6 +62,7 @@ type Request struct {
 // Failure is an answer given instead of serving a request whose path starts with Path.
 type Failure struct {
 	Path       string        // e.g. "/api/now/table/incident" or "/oauth_token.do"
+	Method     string        // only requests of this method; any when empty
 	Status     int           // 0 with Hang set: no answer for Hang
 	RetryAfter string        // Retry-After header, for 429
 	Hang       time.Duration // wait this long before answering (or before Status)
@@ -156,7 +158,7 @@ func (s *Server) failing(next http.Handler) http.Handler {
 		s.mu.Lock()
 		var f *Failure
 		for i := range s.failures {
-			if strings.HasPrefix(r.URL.Path, s.failures[i].Path) {
+			if strings.HasPrefix(r.URL.Path, s.failures[i].Path) && (s.failures[i].Method == "" || s.failures[i].Method == r.Method) {
 				ff := s.failures[i]
 				f = &ff
 				s.failures = append(s.failures[:i], s.failures[i+1:]...)

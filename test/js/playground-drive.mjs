@@ -1,7 +1,8 @@
 // Drives Microsoft 365 Agents Playground in headless Chromium through a whole
 // snowbot conversation against `snowbot demo`: sign-in card, the real OAuth
 // round trip in the browser, the verification code, the incidents card, the
-// create form. Saves a screenshot of every step.
+// create form, the approvals card and a click on Approve. Saves a screenshot
+// of every step.
 //
 // usage: node playground-drive.mjs PLAYGROUND_URL SCREENSHOT_DIR
 // exit 0 when every step was seen; 1 with the failed step otherwise.
@@ -89,6 +90,17 @@ try {
   await created.getByText("Projector in room 4 flickers").waitFor();
   await shot("created-card");
   console.log(`created ${number}`);
+
+  // Approvals: the list, then Approve on the first one; the card updates in place.
+  await say("approvals");
+  const approvals = card("Waiting for your approval");
+  await approvals.waitFor();
+  await approvals.getByText("RITM0010002").waitFor();
+  await shot("approvals-card");
+  await approvals.getByRole("button", { name: "Approve" }).first().click();
+  await page.locator(".ac-adaptiveCard", { hasText: "Approved RITM0010002." }).last().waitFor();
+  await shot("approved-card");
+  console.log("approved RITM0010002");
 } catch (err) {
   await shot("failure").catch(() => {});
   console.error(`step ${step + 1} failed: ${err.message}`);

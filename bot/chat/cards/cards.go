@@ -32,8 +32,9 @@ type Element struct {
 	Separator bool   `json:"separator,omitempty"`
 	Spacing   string `json:"spacing,omitempty"`
 
-	// Container and FactSet
+	// Container, ActionSet and FactSet
 	Items        []Element `json:"items,omitempty"`
+	Actions      []Element `json:"actions,omitempty"`
 	SelectAction *Element  `json:"selectAction,omitempty"`
 	Facts        []Fact    `json:"facts,omitempty"`
 
@@ -78,7 +79,15 @@ type Choice struct {
 type Card struct {
 	Body     []Element
 	Actions  []Element
-	Fallback string // plain text for clients that cannot render the card
+	Fallback string   // plain text for clients that cannot render the card
+	Refresh  *Refresh // how Teams gets the card as it is now when it shows it again
+}
+
+// Refresh makes Teams ask the bot for the card's current state (an
+// adaptiveCard/action invoke) whenever one of UserIDs sees the card.
+type Refresh struct {
+	Action  Element  `json:"action"`
+	UserIDs []string `json:"userIds,omitempty"`
 }
 
 // cardJSON is a card as Adaptive Card JSON.
@@ -89,6 +98,7 @@ type cardJSON struct {
 	Body     []Element `json:"body"`
 	Actions  []Element `json:"actions,omitempty"`
 	Fallback string    `json:"fallbackText,omitempty"`
+	Refresh  *Refresh  `json:"refresh,omitempty"`
 }
 
 // JSON returns the card as the Adaptive Card JSON object.
@@ -100,6 +110,7 @@ func (c Card) JSON() any {
 		Body:     nonNil(c.Body),
 		Actions:  c.Actions,
 		Fallback: c.Fallback,
+		Refresh:  c.Refresh,
 	}
 }
 
@@ -163,4 +174,16 @@ func ShowCard(title string, body []Element, submit Element) Element {
 // TextInput is a text field; multiline for longer text.
 func TextInput(id, label string, multiline, required bool, errorMessage string, maxLength int) Element {
 	return Element{Type: "Input.Text", ID: id, Input: &Input{Label: label, IsMultiline: multiline, IsRequired: required, ErrorMessage: errorMessage, MaxLength: maxLength}}
+}
+
+// Execute is a Universal Action button: Teams sends it to the bot as an
+// adaptiveCard/action invoke with verb and data (and the card's inputs), and
+// the bot answers with the card that replaces this one.
+func Execute(title, verb string, data any) Element {
+	return Element{Type: "Action.Execute", Action: &Action{Title: title, Verb: verb, Data: data}}
+}
+
+// ActionSet is a row of buttons inside the body.
+func ActionSet(actions ...Element) Element {
+	return Element{Type: "ActionSet", Actions: actions}
 }

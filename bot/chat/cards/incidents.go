@@ -32,7 +32,7 @@ type incidentData struct {
 
 // IncidentLink opens an incident in ServiceNow's UI.
 func IncidentLink(instanceURL, sysID string) string {
-	return instanceURL + "/nav_to.do?uri=incident.do?sys_id=" + sysID
+	return RecordLink(instanceURL, "incident", sysID)
 }
 
 // IncidentList shows a person's open incidents; total counts all matches.

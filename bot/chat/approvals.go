@@ -1,0 +1,207 @@
+package chat
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+
+	"snowbot/auth"
+	"snowbot/bot"
+	"snowbot/bot/chat/cards"
+	"snowbot/servicenow"
+)
+
+// approvalsLimit is how many approvals a list shows.
+const approvalsLimit = 10
+
+// noSuchApproval answers a button of an approval this person may not see.
+const noSuchApproval = "That approval does not exist, or it is not yours to see."
+
+// listApprovals answers "approvals".
+func (c *Conversation) listApprovals(ctx context.Context, t *bot.Turn) error {
+	return c.answer(ctx, t, c.asUser(ctx, t, resume{Text: "approvals"}, func(ctx context.Context, s *servicenow.Session) (outcome, error) {
+		list, total, err := s.MyPendingApprovals(ctx, approvalsLimit)
+		if err != nil {
+			return outcome{}, err
+		}
+		if len(list) == 0 {
+			return said(bot.Text("Nothing waits for your approval.")), nil
+		}
+		return said(cardMessage(cards.ApprovalsCard(c.ServiceNow.InstanceURL(), list, total, "", cardUsers(t)))), nil
+	}))
+}
+
+// decideTyped answers "approve CHG… [comment]" and "reject CHG… <reason>":
+// the person's pending approval of that record is decided (the oldest, in the
+// rare case of several).
+func (c *Conversation) decideTyped(ctx context.Context, t *bot.Turn, approve bool, rest string) error {
+	verb, usage := "approve", "approve CHG0030001 [comment]"
+	if !approve {
+		verb, usage = "reject", "reject CHG0030001 why you reject it"
+	}
+	arg, comment := splitFirst(rest)
+	number, ok := servicenow.ParseRecordNumber(arg)
+	switch {
+	case strings.TrimSpace(arg) == "":
+		return c.reply(ctx, t, bot.Text("Which record? Type **"+usage+"**."))
+	case !ok:
+		return c.reply(ctx, t, bot.Text("“"+cards.Plain(cards.Clip(arg, 40))+"” is not a record number: use letters followed by digits, as in **"+usage+"**."))
+	case !approve && strings.TrimSpace(comment) == "":
+		return c.reply(ctx, t, bot.Text("Why do you reject it? The person who asked sees your reason. Type **reject "+number+" your reason**."))
+	}
+	again := resume{Text: verb + " " + number + " " + comment}
+	return c.answer(ctx, t, c.asUser(ctx, t, again, func(ctx context.Context, s *servicenow.Session) (outcome, error) {
+		pending, err := s.PendingApprovalsFor(ctx, number)
+		if err != nil {
+			return outcome{}, err
+		}
+		if len(pending) == 0 {
+			return said(bot.Text("Nothing of yours waits for approval on " + number + ": it may be decided already, or not yours to decide. Type **approvals** to see what waits for you.")), nil
+		}
+		a, note, err := c.decide(ctx, s, pending[0].SysID, approve, comment)
+		if err != nil {
+			return outcome{}, err
+		}
+		m := cardMessage(cards.ApprovalCard(c.ServiceNow.InstanceURL(), a, "", cardUsers(t)))
+		m.Text = note
+		return said(m), nil
+	}))
+}
+
+// decide re-reads an approval and, if it still waits, decides it; it returns
+// the approval as it is now and a sentence saying what happened. Nothing is
+// written for an approval decided meanwhile (here, on another device, or by
+// someone else of a group).
+func (c *Conversation) decide(ctx context.Context, s *servicenow.Session, sysID string, approve bool, comment string) (servicenow.Approval, string, error) {
+	a, err := s.ApprovalByID(ctx, sysID)
+	if err != nil {
+		return a, "", err
+	}
+	number := cards.Plain(a.Record.Number)
+	if !a.Requested() {
+		return a, "Nothing to do: " + number + " is already " + cards.DecisionInSentence(a) + ".", nil
+	}
+	decided, err := s.Decide(ctx, sysID, approve, comment)
+	if err != nil {
+		return a, "", err
+	}
+	decided.Record = a.Record // the write answers with the approval, not the record's details
+	if approve {
+		return decided, "Approved " + number + ".", nil
+	}
+	return decided, "Rejected " + number + ".", nil
+}
+
+// OnAdaptiveCardAction answers the buttons of approval cards (Approve,
+// Reject) and their automatic refresh, with the card as it is now.
+func (c *Conversation) OnAdaptiveCardAction(ctx context.Context, t *bot.Turn) bot.InvokeResponse {
+	action, _ := t.Activity.Value["action"].(map[string]any)
+	verb, _ := action["verb"].(string)
+	data, _ := action["data"].(map[string]any)
+	str := func(k string) string { s, _ := data[k].(string); return s }
+	kind, id := str("card"), str("approval")
+	if kind != cards.ApprovalOne && kind != cards.ApprovalList || (kind == cards.ApprovalOne && !servicenow.ValidSysID(id)) {
+		return bot.ErrorResponse(http.StatusBadRequest, "This card's button is not one snowbot knows.")
+	}
+	switch verb {
+	case cards.VerbRefresh:
+		return c.refreshApprovals(ctx, t, kind, id)
+	case cards.VerbApprove, cards.VerbReject:
+		reason := strings.TrimSpace(str(cards.ReasonInput(id)))
+		if verb == cards.VerbReject && reason == "" {
+			return bot.ErrorResponse(http.StatusBadRequest, "Say why you reject it.")
+		}
+		return c.decideByButton(ctx, t, kind, id, verb == cards.VerbApprove, reason)
+	}
+	return bot.ErrorResponse(http.StatusBadRequest, "This card's button is not one snowbot knows.")
+}
+
+// decideByButton decides an approval from its card and answers with the card
+// as it is now. When ServiceNow does not answer or refuses, the card keeps its
+// buttons and says so; a sign-in it needs comes as a message of its own.
+func (c *Conversation) decideByButton(ctx context.Context, t *bot.Turn, kind, id string, approve bool, reason string) bot.InvokeResponse {
+	var (
+		current servicenow.Approval
+		note    string
+	)
+	o := c.asUser(ctx, t, resume{Text: "approvals"}, func(ctx context.Context, s *servicenow.Session) (outcome, error) {
+		a, n, err := c.decide(ctx, s, id, approve, reason)
+		current, note = a, n
+		if errors.Is(err, servicenow.ErrNotFound) {
+			return said(bot.Text(noSuchApproval)), nil
+		}
+		if err != nil {
+			return outcome{}, err
+		}
+		if kind == cards.ApprovalList {
+			list, total, err := s.MyPendingApprovals(ctx, approvalsLimit)
+			if err != nil {
+				return outcome{}, err
+			}
+			return said(cardMessage(cards.ApprovalsCard(c.ServiceNow.InstanceURL(), list, total, note, cardUsers(t)))), nil
+		}
+		return said(cardMessage(cards.ApprovalCard(c.ServiceNow.InstanceURL(), a, note, cardUsers(t)))), nil
+	})
+	switch {
+	case o.err != nil:
+		c.Log.ErrorContext(ctx, "deciding an approval failed", "error", o.err)
+		return bot.ErrorResponse(http.StatusInternalServerError, "Sorry, something went wrong on my side. Please try again in a moment.")
+	case o.done && len(o.answer.Attachments) > 0:
+		return bot.CardResponse(o.answer.Attachments[0].Content)
+	case o.done:
+		return bot.ErrorResponse(http.StatusNotFound, o.answer.Text)
+	}
+	// Nothing was decided. When trying again soon is the answer, the card says
+	// so and keeps its buttons; anything else (a sign-in card, say) comes as a
+	// message of its own, in the chat, where its buttons work.
+	problem := briefly(o.failure)
+	if problem == "" {
+		t.Later(func(ctx context.Context) {
+			if err := c.reply(ctx, t, o.answer); err != nil {
+				c.Log.ErrorContext(ctx, "the answer to an approval button was not delivered", "error", err)
+			}
+		})
+		problem = "I could not decide it: see my message below."
+	}
+	if kind == cards.ApprovalOne && current.SysID != "" {
+		return bot.CardResponse(cards.ApprovalCard(c.ServiceNow.InstanceURL(), current, problem, cardUsers(t)).JSON())
+	}
+	return bot.ErrorResponse(http.StatusServiceUnavailable, problem)
+}
+
+// refreshApprovals answers a card's automatic refresh with its current state.
+// When that cannot be read, Teams keeps the card as it was.
+func (c *Conversation) refreshApprovals(ctx context.Context, t *bot.Turn, kind, id string) bot.InvokeResponse {
+	tokens := c.Auth.Tokens(t.User.Key())
+	if _, err := tokens.Token(ctx); errors.Is(err, auth.ErrSignInRequired) {
+		return bot.ErrorResponse(http.StatusUnauthorized, "Sign in to ServiceNow to see this card as it is now.")
+	}
+	sctx, cancel := context.WithTimeout(ctx, budgetWithin(ctx))
+	defer cancel()
+	s := c.ServiceNow.As(tokens)
+	var card cards.Card
+	if kind == cards.ApprovalList {
+		list, total, err := s.MyPendingApprovals(sctx, approvalsLimit)
+		if err != nil {
+			return bot.ErrorResponse(http.StatusServiceUnavailable, "ServiceNow is not answering, try again in a moment.")
+		}
+		card = cards.ApprovalsCard(c.ServiceNow.InstanceURL(), list, total, "", cardUsers(t))
+	} else {
+		a, err := s.ApprovalByID(sctx, id)
+		if err != nil {
+			return bot.ErrorResponse(http.StatusServiceUnavailable, "ServiceNow is not answering, try again in a moment.")
+		}
+		card = cards.ApprovalCard(c.ServiceNow.InstanceURL(), a, "", cardUsers(t))
+	}
+	return bot.CardResponse(card.JSON())
+}
+
+// cardUsers are the Teams users for whom a card refreshes itself: the person
+// it answers.
+func cardUsers(t *bot.Turn) []string {
+	if id := t.Activity.From.ID; id != "" {
+		return []string{id}
+	}
+	return nil
+}

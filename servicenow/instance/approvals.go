@@ -1,0 +1,266 @@
+package instance
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// Task is a record that can wait for approval: a change request, a requested
+// item or a request (incidents are tasks too, but none waits for approval here).
+type Task struct {
+	Table                           string // change_request, sc_req_item or sc_request
+	SysID, Number, ShortDescription string
+	OpenedBy, RequestedFor, CatItem string // sys_ids
+	Created                         time.Time
+	Risk                            int       // change_request: 1 Very High … 4 Low
+	Start, End                      time.Time // change_request: the planned window
+}
+
+// Approval is a sysapproval_approver record: one approver's decision on a task.
+type Approval struct {
+	SysID     string
+	State     string // requested, approved, rejected, no_longer_required
+	Approver  string // sys_user sys_id
+	Task      string // the task's sys_id
+	Group     string // sys_user_group sys_id of a group approval, or ""
+	Created   time.Time
+	Updated   time.Time
+	UpdatedBy string // user_name
+	Comments  []Journal
+}
+
+// CatItem is a service catalog item.
+type CatItem struct{ SysID, Name string }
+
+var (
+	tableLabels    = map[string]string{"change_request": "Change Request", "sc_req_item": "Requested Item", "sc_request": "Request", "incident": "Incident"}
+	approvalLabels = map[string]string{"requested": "Requested", "approved": "Approved", "rejected": "Rejected",
+		"no_longer_required": "No Longer Required", "not_requested": "Not Yet Requested", "cancelled": "Cancelled"}
+	riskLabels = map[int]string{1: "Very High", 2: "High", 3: "Moderate", 4: "Low"}
+)
+
+func init() {
+	taskFields := []string{"sys_id", "number", "short_description", "sys_class_name", "opened_by", "requested_for", "sys_created_on"}
+	tableFields["task"] = taskFields
+	tableFields["change_request"] = append(append([]string(nil), taskFields...), "risk", "start_date", "end_date")
+	tableFields["sc_req_item"] = append(append([]string(nil), taskFields...), "cat_item")
+	tableFields["sc_request"] = taskFields
+	tableFields["sc_cat_item"] = []string{"sys_id", "name"}
+	tableFields["sysapproval_approver"] = []string{"sys_id", "state", "approver", "sysapproval", "document_id", "source_table",
+		"group", "sys_created_on", "sys_updated_on", "sys_updated_by", "comments"}
+	tableFields["incident"] = append(tableFields["incident"], "sys_class_name")
+}
+
+// ref is a reference field to a record of table; needs s.mu held.
+func (s *Instance) ref(table, id string) field {
+	f := field{value: id, ref: table}
+	switch table {
+	case "sys_user":
+		if u := s.userByID(id); u != nil {
+			f.display = u.Name
+		}
+	case "sys_user_group":
+		for _, g := range s.groups {
+			if g.SysID == id {
+				f.display = g.Name
+			}
+		}
+	case "sc_cat_item":
+		for _, c := range s.catItems {
+			if c.SysID == id {
+				f.display = c.Name
+			}
+		}
+	case "task":
+		if t := s.taskByID(id); t != nil {
+			f.display = t.Number
+		} else if i := s.incidentByID(id); i != nil {
+			f.display = i.Number
+		}
+	}
+	return f
+}
+
+func plain(v string) field { return field{value: v, display: v} }
+
+func date(t time.Time) field {
+	if t.IsZero() {
+		return field{}
+	}
+	return plain(t.UTC().Format(dateLayout))
+}
+
+// taskRecord needs s.mu held.
+func (s *Instance) taskRecord(t *Task) record {
+	r := record{
+		"sys_id":            plain(t.SysID),
+		"number":            plain(t.Number),
+		"short_description": plain(t.ShortDescription),
+		"sys_class_name":    {value: t.Table, display: tableLabels[t.Table]},
+		"opened_by":         s.ref("sys_user", t.OpenedBy),
+		"requested_for":     s.ref("sys_user", t.RequestedFor),
+		"sys_created_on":    date(t.Created),
+	}
+	switch t.Table {
+	case "change_request":
+		r["risk"] = field{value: strconv.Itoa(t.Risk), display: riskLabels[t.Risk]}
+		r["start_date"], r["end_date"] = date(t.Start), date(t.End)
+	case "sc_req_item":
+		r["cat_item"] = s.ref("sc_cat_item", t.CatItem)
+	}
+	return r
+}
+
+// approvalRecord needs s.mu held.
+func (s *Instance) approvalRecord(a *Approval) record {
+	t := s.taskByID(a.Task)
+	table := ""
+	if t != nil {
+		table = t.Table
+	}
+	return record{
+		"sys_id":         plain(a.SysID),
+		"state":          field{value: a.State, display: approvalLabels[a.State]},
+		"approver":       s.ref("sys_user", a.Approver),
+		"sysapproval":    s.ref("task", a.Task),
+		"document_id":    plain(a.Task),
+		"source_table":   plain(table),
+		"group":          s.ref("sys_user_group", a.Group),
+		"sys_created_on": date(a.Created),
+		"sys_updated_on": date(a.Updated),
+		"sys_updated_by": plain(a.UpdatedBy),
+		"comments":       {journal: true, display: s.journalText(a.Comments, "Comments")},
+	}
+}
+
+func (s *Instance) taskByID(id string) *Task {
+	for _, t := range s.tasks {
+		if t.SysID == id {
+			return t
+		}
+	}
+	return nil
+}
+
+// canReadTask: agents read every task; others those they opened, are the
+// subject of, or are asked to approve.
+func (s *Instance) canReadTask(u *User, t *Task) bool {
+	if u.ITIL || t.OpenedBy == u.SysID || t.RequestedFor == u.SysID {
+		return true
+	}
+	for _, a := range s.approvals {
+		if a.Task == t.SysID && a.Approver == u.SysID {
+			return true
+		}
+	}
+	return false
+}
+
+// taskRows are the readable rows of a task table ("task" is all of them).
+func (s *Instance) taskRows(table string, user *User) []record {
+	var out []record
+	for _, t := range s.tasks {
+		if (table == "task" || t.Table == table) && s.canReadTask(user, t) {
+			out = append(out, s.taskRecord(t))
+		}
+	}
+	if table == "task" {
+		for _, i := range s.incidents {
+			if canRead(user, i) {
+				out = append(out, s.incidentRecord(i))
+			}
+		}
+	}
+	return out
+}
+
+// approvalRows are the approvals user may read: their own (agents read all).
+func (s *Instance) approvalRows(user *User) []record {
+	var out []record
+	for _, a := range s.approvals {
+		if user.ITIL || a.Approver == user.SysID {
+			out = append(out, s.approvalRecord(a))
+		}
+	}
+	return out
+}
+
+// decide serves a PATCH of an approval: only its approver may decide it, and
+// only while it is requested. Deciding one approval of a group approval makes
+// the others no longer required. Needs s.mu held.
+func (s *Instance) decide(id string, body []byte, user *User) (*Approval, int, string, string) {
+	var a *Approval
+	for _, x := range s.approvals {
+		if x.SysID == id {
+			a = x
+		}
+	}
+	if a == nil || !(user.ITIL || a.Approver == user.SysID) {
+		return nil, http.StatusNotFound, "No Record found", "Record doesn't exist or ACL restricts the record retrieval"
+	}
+	var in map[string]any
+	if err := json.Unmarshal(body, &in); err != nil {
+		return nil, http.StatusBadRequest, "Exception while reading request", "The payload is not valid JSON."
+	}
+	if a.Approver != user.SysID {
+		return nil, http.StatusForbidden, "Operation Failed", "ACL Exception Update Failed due to security constraints"
+	}
+	state, _ := in["state"].(string)
+	comment, _ := in["comments"].(string)
+	if state != "" && state != "approved" && state != "rejected" {
+		return nil, http.StatusBadRequest, "Invalid value", "state: not a valid choice"
+	}
+	if state != "" && a.State != "requested" {
+		return nil, http.StatusForbidden, "Operation Failed", "The approval is " + approvalLabels[a.State] + " and can no longer be changed"
+	}
+	now := time.Now().UTC().Truncate(time.Second)
+	if comment != "" {
+		a.Comments = append(a.Comments, Journal{At: now, By: user.SysID, Text: comment})
+	}
+	if state != "" {
+		a.State = state
+		if a.Group != "" {
+			for _, other := range s.approvals {
+				if other != a && other.Task == a.Task && other.Group == a.Group && other.State == "requested" {
+					other.State, other.Updated, other.UpdatedBy = "no_longer_required", now, "system"
+				}
+			}
+		}
+	}
+	a.Updated, a.UpdatedBy = now, user.UserName
+	return a, http.StatusOK, "", ""
+}
+
+// Approvals returns a snapshot of every approval.
+func (s *Instance) Approvals() []Approval {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Approval, 0, len(s.approvals))
+	for _, a := range s.approvals {
+		c := *a
+		c.Comments = append([]Journal(nil), a.Comments...)
+		out = append(out, c)
+	}
+	return out
+}
+
+// ApprovalOf returns the approval of the task with this number by the user with this user_name.
+func (s *Instance) ApprovalOf(number, approverUserName string) (Approval, bool) {
+	u := s.findUser(approverUserName)
+	s.mu.Lock()
+	var task string
+	for _, t := range s.tasks {
+		if t.Number == number {
+			task = t.SysID
+		}
+	}
+	s.mu.Unlock()
+	for _, a := range s.Approvals() {
+		if u != nil && a.Task == task && a.Approver == u.SysID {
+			return a, true
+		}
+	}
+	return Approval{}, false
+}
