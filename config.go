@@ -30,12 +30,15 @@ const (
 // Bot Framework channel.
 const sampleEncryptionKey = "c25vd2JvdC1zYW1wbGUta2V5LWRvLW5vdC11c2UtaXQ="
 
+// minWebhookSecret is the shortest SERVICENOW_WEBHOOK_SECRET accepted.
+const minWebhookSecret = 32
+
 // settingNames are every variable LoadConfig reads.
 var settingNames = []string{
 	"PORT", "PUBLIC_BASE_URL", "MICROSOFT_APP_ID", "MICROSOFT_APP_PASSWORD", "MICROSOFT_APP_TYPE",
 	"MICROSOFT_APP_TENANT_ID", "BOT_OPENID_METADATA_URL", "BOT_TOKEN_ISSUER", "BOT_LOGIN_URL",
 	"ALLOWED_TENANT_IDS", "SERVICENOW_INSTANCE_URL", "SERVICENOW_CLIENT_ID", "SERVICENOW_CLIENT_SECRET",
-	"SERVICENOW_CLIENT_AUTH", "SERVICENOW_OAUTH_SCOPE", "SERVICENOW_PKCE", "SERVICENOW_RESOLVE_CODE",
+	"SERVICENOW_CLIENT_AUTH", "SERVICENOW_OAUTH_SCOPE", "SERVICENOW_PKCE", "SERVICENOW_RESOLVE_CODE", "SERVICENOW_WEBHOOK_SECRET",
 	"TOKEN_ENCRYPTION_KEY", "TOKEN_ENCRYPTION_KEY_PREVIOUS", "STORE_URL", "LOG_LEVEL",
 }
 
@@ -62,6 +65,7 @@ type Config struct {
 	OAuthScope     string
 	PKCE           bool
 	ResolveCode    string
+	WebhookSecret  string // empty: no change events, no notifications
 	EncryptionKey  []byte
 	PreviousKeys   [][]byte
 	StoreURL       string
@@ -187,6 +191,12 @@ func LoadConfig(get lookupFunc) (*Config, error) {
 	c.ResolveCode = strings.TrimSpace(v.str("SERVICENOW_RESOLVE_CODE", "Solution provided"))
 	if c.ResolveCode == "" {
 		v.fail("SERVICENOW_RESOLVE_CODE", "must not be empty: set the resolution code your instance uses, e.g. \"Solution provided\" or \"Solved (Permanently)\"")
+	}
+
+	c.WebhookSecret = v.str("SERVICENOW_WEBHOOK_SECRET", "")
+	if n := len(c.WebhookSecret); n > 0 && n < minWebhookSecret {
+		v.failFix("SERVICENOW_WEBHOOK_SECRET", fmt.Sprintf("is %d characters long; a secret that signs change events needs at least %d: generate one with: openssl rand -hex 32", n, minWebhookSecret),
+			"set SERVICENOW_WEBHOOK_SECRET to the output of: openssl rand -hex 32, and the same value in ServiceNow's snowbot.webhook_secret system property (or leave it empty to turn notifications off)")
 	}
 
 	c.EncryptionKey = v.key("TOKEN_ENCRYPTION_KEY", true)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"net"
@@ -13,6 +14,7 @@ import (
 	"strconv"
 	"time"
 
+	"snowbot/servicenow/events"
 	"snowbot/servicenow/instance"
 )
 
@@ -48,15 +50,21 @@ func demoCommand(ctx context.Context, args []string, stdout, stderr io.Writer) i
 
 	key := make([]byte, 32)
 	_, _ = rand.Read(key)
+	secret := make([]byte, 32)
+	_, _ = rand.Read(secret)
+	webhookSecret := hex.EncodeToString(secret)
+	onEvent := demoEvents(sn, public+"/api/servicenow/events", webhookSecret, stderr)
+	sn.Configure(func(s *instance.Instance) { s.OnEvent = onEvent })
 	env := map[string]string{
-		"PORT":                     strconv.Itoa(port),
-		"PUBLIC_BASE_URL":          public,
-		"SERVICENOW_INSTANCE_URL":  sn.BaseURL,
-		"SERVICENOW_CLIENT_ID":     sn.ClientID,
-		"SERVICENOW_CLIENT_SECRET": sn.ClientSecret,
-		"TOKEN_ENCRYPTION_KEY":     base64.StdEncoding.EncodeToString(key),
-		"STORE_URL":                "bolt://" + filepath.Join(dir, "snowbot.db"),
-		"LOG_LEVEL":                os.Getenv("LOG_LEVEL"),
+		"PORT":                      strconv.Itoa(port),
+		"PUBLIC_BASE_URL":           public,
+		"SERVICENOW_INSTANCE_URL":   sn.BaseURL,
+		"SERVICENOW_CLIENT_ID":      sn.ClientID,
+		"SERVICENOW_CLIENT_SECRET":  sn.ClientSecret,
+		"TOKEN_ENCRYPTION_KEY":      base64.StdEncoding.EncodeToString(key),
+		"SERVICENOW_WEBHOOK_SECRET": webhookSecret,
+		"STORE_URL":                 "bolt://" + filepath.Join(dir, "snowbot.db"),
+		"LOG_LEVEL":                 os.Getenv("LOG_LEVEL"),
 	}
 	cfg, err := LoadConfig(func(name string) (string, bool) { v, ok := env[name]; return v, ok })
 	if err != nil {
@@ -72,11 +80,11 @@ snowbot demo
 Chat with it in Microsoft 365 Agents Playground, in another terminal:
   npx %s -e %s/api/messages -c msteams
 
-Then type: help, incidents (sign in, then send the code), incident INC0010001, create Printer jams,
-approvals (and press Approve)
+Then type: help, incidents (sign in, then send the code), incident INC0010001, create Printer jams
+(a few seconds later %s takes it on and comments: a notification arrives), approvals (and press Approve)
 Ctrl-C stops everything.
 
-`, public, sn.BaseURL, demoUser.Name, demoUser.UserName, playgroundPackage, public)
+`, public, sn.BaseURL, demoUser.Name, demoUser.UserName, playgroundPackage, public, sn.User(demoAgent).Name)
 	log, flush := newLogger(stdout, cfg)
 	defer flush()
 	if err := serve(ctx, cfg, log); err != nil {
@@ -101,4 +109,42 @@ func startDemoInstance(botURL string) (*instance.Instance, func(), error) {
 	srv := &http.Server{Handler: sn.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	return sn, func() { _ = srv.Close() }, nil
+}
+
+// demoAgent is the demo's other person: the agent who takes on the demo
+// user's new incidents.
+const demoAgent = "beth.anglin"
+
+// demoAgentDelay is how long the agent takes to answer a new incident.
+const demoAgentDelay = 5 * time.Second
+
+// demoEvents sends the demo instance's change events to the bot, signed, as
+// snowbot's business rules do in ServiceNow; and when the demo user creates
+// an incident, the agent takes it on a few seconds later and comments, so
+// that a notification arrives.
+func demoEvents(sn *instance.Instance, url, secret string, stderr io.Writer) func(events.Event) {
+	client := &http.Client{Timeout: 10 * time.Second}
+	user := sn.User(instance.DemoUser)
+	return func(e events.Event) {
+		if _, err := events.Post(context.Background(), client, url, secret, e); err != nil {
+			fmt.Fprintln(stderr, "snowbot demo: a change event was not taken:", err)
+		}
+		if e.Table != events.TableIncident || e.Event != events.Created || e.Actor != user.SysID {
+			return
+		}
+		time.AfterFunc(demoAgentDelay, func() {
+			for _, inc := range sn.Incidents() {
+				if inc.SysID != e.SysID {
+					continue
+				}
+				err := sn.ChangeIncident(inc.Number, demoAgent, map[string]string{
+					"assigned_to": demoAgent, "state": "2",
+					"comments": "Thanks for reporting this. I'm on it and will update you here.",
+				})
+				if err != nil {
+					fmt.Fprintln(stderr, "snowbot demo:", err)
+				}
+			}
+		})
+	}
 }

@@ -28,7 +28,7 @@ func TestBicepAppSettingsMatchTheConfiguration(t *testing.T) {
 			t.Errorf("the web app does not get %s", required)
 		}
 	}
-	for _, secret := range []string{"SERVICENOW_CLIENT_SECRET", "TOKEN_ENCRYPTION_KEY", "MICROSOFT_APP_PASSWORD", "TOKEN_ENCRYPTION_KEY_PREVIOUS"} {
+	for _, secret := range []string{"SERVICENOW_CLIENT_SECRET", "TOKEN_ENCRYPTION_KEY", "MICROSOFT_APP_PASSWORD", "TOKEN_ENCRYPTION_KEY_PREVIOUS", "SERVICENOW_WEBHOOK_SECRET"} {
 		if v := set[secret]; !strings.HasPrefix(v, "ref(") {
 			t.Errorf("%s is not a Key Vault reference: %s", secret, v)
 		}

@@ -74,6 +74,15 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger) error {
 	}
 	log.Info("snowbot listening", "port", cfg.Port, "public_base_url", cfg.PublicBaseURL, "development_mode", cfg.DevelopmentMode())
 
+	notifying := make(chan struct{})
+	nctx, stopNotifying := context.WithCancel(ctx)
+	defer stopNotifying()
+	if p.notifier != nil {
+		go func() { p.notifier.Run(nctx, shutdownGrace); close(notifying) }()
+	} else {
+		close(notifying)
+	}
+
 	errc := make(chan error, len(listeners))
 	for _, ln := range listeners {
 		go func() { errc <- srv.Serve(ln) }()
@@ -83,10 +92,12 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger) error {
 		return err
 	case <-ctx.Done():
 	}
-	log.Info("shutting down: finishing turns in flight")
+	log.Info("shutting down: finishing turns and notifications in flight")
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
+	stopNotifying()
 	err = srv.Shutdown(sctx)
+	<-notifying
 	if terr := p.bot.Shutdown(sctx); terr != nil {
 		log.Warn("shutdown", "error", terr)
 	}

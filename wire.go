@@ -25,6 +25,7 @@ import (
 	"snowbot/bot/connector"
 	"snowbot/bot/pages"
 	"snowbot/servicenow"
+	"snowbot/servicenow/events"
 )
 
 // outboundTimeout bounds every single outbound HTTP request. It is shorter than
@@ -52,6 +53,8 @@ type parts struct {
 	auth      *auth.Service
 	bot       *bot.Bot
 	validator *channelauth.Validator // nil in development mode
+	notifier  *chat.Notifier         // nil without SERVICENOW_WEBHOOK_SECRET
+	events    http.Handler           // POST /api/servicenow/events; nil without the secret
 }
 
 // build wires every part from the configuration; close releases the store.
@@ -67,12 +70,18 @@ func build(cfg *Config, log *slog.Logger) (*parts, error) {
 		st.Close()
 		return nil, err
 	}
-	b, validator, err := newBot(cfg, &chat.Conversation{Log: log, Auth: signin, ServiceNow: sn, ResolveCode: cfg.ResolveCode}, outbound, log)
+	conversation := &chat.Conversation{Log: log, Auth: signin, ServiceNow: sn, ResolveCode: cfg.ResolveCode}
+	b, validator, err := newBot(cfg, conversation, outbound, log)
 	if err != nil {
 		st.Close()
 		return nil, err
 	}
-	return &parts{store: st, auth: signin, bot: b, validator: validator}, nil
+	p := &parts{store: st, auth: signin, bot: b, validator: validator}
+	if cfg.WebhookSecret != "" {
+		p.notifier = &chat.Notifier{Conversation: conversation, Store: st, Sender: b.Sender()}
+		p.events = &events.Handler{Secret: cfg.WebhookSecret, Inbox: p.notifier, Log: log}
+	}
+	return p, nil
 }
 
 func (p *parts) close() { _ = p.store.Close() }
@@ -87,6 +96,9 @@ func (p *parts) routes(cfg *Config) http.Handler {
 	mux.Handle("GET /privacy", pages.Privacy())
 	mux.Handle("GET /terms", pages.Terms())
 	mux.Handle("GET /healthz", healthHandler(p.store, p.bot))
+	if p.events != nil {
+		mux.Handle("POST /api/servicenow/events", p.events)
+	}
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		fmt.Fprintln(w, "snowbot is running. Chat with it in Microsoft Teams.")

@@ -89,7 +89,7 @@ func New(opts Options) (*Bot, error) {
 	b := &Bot{
 		opts:    opts,
 		adapter: adapter,
-		sender:  &Sender{connector: opts.Connector},
+		sender:  newSender(opts.Connector),
 		log:     opts.Log,
 		base:    base,
 		cancel:  cancel,

@@ -2,6 +2,9 @@ package bot
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"net/http"
 	"strings"
 	"sync"
 	"time"
@@ -154,6 +157,36 @@ func Text(s string) Message { return Message{Text: s} }
 // library's schema types, so sending goes through the connector directly.
 type Sender struct {
 	connector *connector.Client
+	// Messages nobody asked for are paced to Teams' limits, per conversation and per tenant.
+	conversations, tenants *pacer
+}
+
+func newSender(c *connector.Client) *Sender {
+	return &Sender{connector: c, conversations: newPacer(conversationLimits), tenants: newPacer(tenantLimits)}
+}
+
+// ErrConversationGone means the conversation no longer takes the bot's
+// messages: the person removed the app or blocked the bot (the connector
+// answered 403 or 404).
+var ErrConversationGone = errors.New("the conversation no longer takes the bot's messages")
+
+// Notify sends a message nobody asked for (a notification) to the
+// conversation of ref, as a new message, paced so that neither the
+// conversation nor the tenant goes over Teams' limits.
+func (s *Sender) Notify(ctx context.Context, ref schema.ConversationReference, m Message) (string, error) {
+	ref.ActivityID = ""
+	if err := s.conversations.wait(ctx, ref.ServiceURL+" "+ref.Conversation.ID); err != nil {
+		return "", err
+	}
+	if err := s.tenants.wait(ctx, ref.Conversation.TenantID); err != nil {
+		return "", err
+	}
+	id, err := s.Send(ctx, ref, m)
+	var he *connector.HTTPError
+	if errors.As(err, &he) && (he.Status == http.StatusForbidden || he.Status == http.StatusNotFound) {
+		return "", fmt.Errorf("%w: %w", ErrConversationGone, err)
+	}
+	return id, err
 }
 
 // Send posts a message to the conversation of ref.

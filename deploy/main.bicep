@@ -87,6 +87,10 @@ param tokenEncryptionKey string
 @secure()
 param tokenEncryptionKeyPrevious string = ''
 
+@description('Secret that signs ServiceNow change events (notifications): openssl rand -hex 32, also set in the instance\'s snowbot.webhook_secret property. Empty turns notifications off.')
+@secure()
+param servicenowWebhookSecret string = ''
+
 @allowed([
   'debug'
   'info'
@@ -191,6 +195,14 @@ resource previousKeys 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (!empt
   }
 }
 
+resource webhookSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (!empty(servicenowWebhookSecret)) {
+  parent: vault
+  name: 'servicenow-webhook-secret'
+  properties: {
+    value: servicenowWebhookSecret
+  }
+}
+
 resource appPassword 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (!useMsiBot) {
   parent: vault
   name: 'microsoft-app-password'
@@ -232,6 +244,8 @@ var appSettings = concat([
   { name: 'MICROSOFT_APP_PASSWORD', value: ref(vault.name, 'microsoft-app-password') }
 ], empty(tokenEncryptionKeyPrevious) ? [] : [
   { name: 'TOKEN_ENCRYPTION_KEY_PREVIOUS', value: ref(vault.name, 'token-encryption-key-previous') }
+], empty(servicenowWebhookSecret) ? [] : [
+  { name: 'SERVICENOW_WEBHOOK_SECRET', value: ref(vault.name, 'servicenow-webhook-secret') }
 ])
 
 resource plan 'Microsoft.Web/serverfarms@2023-12-01' = {
@@ -279,6 +293,7 @@ resource site 'Microsoft.Web/sites@2023-12-01' = {
     encryptionKey
     appPassword
     previousKeys
+    webhookSecret
     storeUrl
   ]
 }

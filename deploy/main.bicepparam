@@ -18,3 +18,4 @@ param servicenowClientAuth = 'body'
 param servicenowResolveCode = 'Solution provided'
 
 param tokenEncryptionKey = readEnvironmentVariable('TOKEN_ENCRYPTION_KEY')
+param servicenowWebhookSecret = readEnvironmentVariable('SERVICENOW_WEBHOOK_SECRET', '')

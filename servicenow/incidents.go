@@ -110,6 +110,16 @@ func (s *Session) IncidentByNumber(ctx context.Context, number string) (Incident
 	return s.incidentByNumber(ctx, number, detailFields)
 }
 
+// IncidentByID returns an incident's details by sys_id; ErrNotFound when
+// there is none (or the user may not see it).
+func (s *Session) IncidentByID(ctx context.Context, sysID string) (Incident, error) {
+	r, err := s.Get(ctx, "incident", sysID, Params{Fields: detailFields, DisplayValue: "all"})
+	if err != nil {
+		return Incident{}, err
+	}
+	return incidentFrom(r), nil
+}
+
 func (s *Session) incidentByNumber(ctx context.Context, number string, fields []string) (Incident, error) {
 	n, ok := ParseIncidentNumber(number)
 	if !ok {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -105,6 +106,13 @@ func randomKey() string {
 	return base64.StdEncoding.EncodeToString(b)
 }
 
+// randomSecret is a fresh SERVICENOW_WEBHOOK_SECRET.
+func randomSecret() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
 // baseEnv is a complete, valid production configuration against a fake Bot
 // Framework and a fresh fake ServiceNow instance.
 func baseEnv(t testing.TB, bf *fakebotframework.Server, port int) map[string]string {
@@ -118,21 +126,22 @@ func envFor(t testing.TB, bf *fakebotframework.Server, sn *fakeservicenow.Server
 	public := fmt.Sprintf("http://127.0.0.1:%d", port)
 	sn.Configure(func(s *fakeservicenow.Server) { s.RedirectURI = public + "/auth/callback" })
 	return map[string]string{
-		"PORT":                     strconv.Itoa(port),
-		"PUBLIC_BASE_URL":          public,
-		"MICROSOFT_APP_ID":         bf.AppID,
-		"MICROSOFT_APP_PASSWORD":   bf.AppPassword,
-		"MICROSOFT_APP_TYPE":       "SingleTenant",
-		"MICROSOFT_APP_TENANT_ID":  bf.AppTenant,
-		"BOT_OPENID_METADATA_URL":  bf.MetadataURL(),
-		"BOT_TOKEN_ISSUER":         bf.Issuer,
-		"BOT_LOGIN_URL":            bf.LoginURL(),
-		"SERVICENOW_INSTANCE_URL":  sn.URL,
-		"SERVICENOW_CLIENT_ID":     sn.ClientID,
-		"SERVICENOW_CLIENT_SECRET": sn.ClientSecret,
-		"TOKEN_ENCRYPTION_KEY":     randomKey(),
-		"STORE_URL":                "bolt://" + filepath.Join(t.TempDir(), "snowbot.db"),
-		"LOG_LEVEL":                "debug",
+		"PORT":                      strconv.Itoa(port),
+		"PUBLIC_BASE_URL":           public,
+		"MICROSOFT_APP_ID":          bf.AppID,
+		"MICROSOFT_APP_PASSWORD":    bf.AppPassword,
+		"MICROSOFT_APP_TYPE":        "SingleTenant",
+		"MICROSOFT_APP_TENANT_ID":   bf.AppTenant,
+		"BOT_OPENID_METADATA_URL":   bf.MetadataURL(),
+		"BOT_TOKEN_ISSUER":          bf.Issuer,
+		"BOT_LOGIN_URL":             bf.LoginURL(),
+		"SERVICENOW_INSTANCE_URL":   sn.URL,
+		"SERVICENOW_CLIENT_ID":      sn.ClientID,
+		"SERVICENOW_CLIENT_SECRET":  sn.ClientSecret,
+		"TOKEN_ENCRYPTION_KEY":      randomKey(),
+		"SERVICENOW_WEBHOOK_SECRET": randomSecret(),
+		"STORE_URL":                 "bolt://" + filepath.Join(t.TempDir(), "snowbot.db"),
+		"LOG_LEVEL":                 "debug",
 	}
 }
 

@@ -17,7 +17,9 @@ func TestTextFromServiceNowIsShownAsText(t *testing.T) {
 	w := signedIn(t, nil)
 	phishing := "[Your password expires - click here](https://evil.example/login)"
 	number := w.sn.AddIncident("ada.lovelace", phishing)
-	w.sn.AddComment(number, "beth.anglin", "**URGENT** ![pixel](https://evil.example/p.png) see www.evil.example or https://evil.example/x\n# Heading\n1. one")
+	if err := w.sn.ChangeIncident(number, "beth.anglin", map[string]string{"comments": "**URGENT** ![pixel](https://evil.example/p.png) see www.evil.example or https://evil.example/x\n# Heading\n1. one"}); err != nil {
+		t.Fatal(err)
+	}
 
 	dir := t.TempDir()
 	var files []string

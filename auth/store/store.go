@@ -1,13 +1,15 @@
 // Package store is where snowbot keeps its state: each user's sealed
 // ServiceNow tokens, sign-ins waiting for ServiceNow's redirect, tokens
 // waiting for their verification code, and small sealed records with an
-// expiry (what a form submission answered, which events were handled). Values arrive sealed; a store never sees
-// a secret in plain text. Implementations: boltstore (one instance) and
-// redisstore (several instances).
+// expiry (what a form submission answered, which events were handled), and a
+// durable queue of work (ServiceNow's change events). Secrets arrive sealed; a
+// store never sees one in plain text. Implementations: boltstore (one
+// instance) and redisstore (several instances).
 package store
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"time"
 )
@@ -59,6 +61,8 @@ type Store interface {
 	// DeleteRecord forgets it; deleting nothing is not an error.
 	DeleteRecord(ctx context.Context, key string) error
 
+	Queue
+
 	// Ping reports whether the store can serve.
 	Ping(ctx context.Context) error
 	Close() error
@@ -76,4 +80,56 @@ type Locker interface {
 type Sampler interface {
 	// SampleTokens returns some user's sealed tokens, or ErrNotFound when there are none.
 	SampleTokens(ctx context.Context) (user string, sealed []byte, err error)
+}
+
+// Queue is a durable queue of work shared by all instances: what was enqueued
+// is done even when the instance that took it stops halfway (its claim
+// lapses). Items enqueued under the same key while it waits form one batch,
+// so that several changes to one thing become one piece of work.
+type Queue interface {
+	// Enqueue adds item to the batch under key. A new batch is due after
+	// delay; a batch already waiting (or claimed) keeps its time, so items
+	// that arrive meanwhile join it. It returns only once the item is kept.
+	Enqueue(ctx context.Context, key string, item []byte, delay time.Duration) error
+	// Claim takes up to max due batches for lease: nobody else is handed them
+	// until the lease ends, and then they are due again unless finished.
+	Claim(ctx context.Context, max int, lease time.Duration) ([]Batch, error)
+	// Finish removes the items a claimed batch handed out; items that joined
+	// it since are due after delay. A batch whose lease lapsed and was claimed
+	// again is left to its new claimant.
+	Finish(ctx context.Context, b Batch, delay time.Duration) error
+}
+
+// Batch is the items enqueued under one key, oldest first.
+type Batch struct {
+	Key   string
+	Items [][]byte
+	// Claim identifies this claim of the batch to Finish.
+	Claim string
+}
+
+// ErrBatchFull means a batch holds as much as a store keeps for one key.
+var ErrBatchFull = errors.New("store: the queue holds too much under this key")
+
+// MaxBatchBytes bounds one batch, so a flood for one key cannot fill the store.
+const MaxBatchBytes = 4 << 20
+
+// AppendItem adds item to a batch's encoding: a uvarint length, then the bytes.
+func AppendItem(blob, item []byte) []byte {
+	blob = binary.AppendUvarint(blob, uint64(len(item)))
+	return append(blob, item...)
+}
+
+// SplitItems reads the items of a batch's encoding.
+func SplitItems(blob []byte) ([][]byte, error) {
+	var items [][]byte
+	for len(blob) > 0 {
+		n, k := binary.Uvarint(blob)
+		if k <= 0 || uint64(len(blob)-k) < n {
+			return items, errors.New("store: a queued batch is damaged")
+		}
+		items = append(items, blob[k:k+int(n)])
+		blob = blob[k+int(n):]
+	}
+	return items, nil
 }

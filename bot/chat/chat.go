@@ -9,6 +9,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -27,12 +28,17 @@ type Conversation struct {
 	Auth        *auth.Service
 	ServiceNow  *servicenow.Client
 	ResolveCode string // SERVICENOW_RESOLVE_CODE
+
+	chats knownChats // whose 1:1 chats are kept for notifications already
 }
 
 var _ bot.Handler = (*Conversation)(nil)
 
 // OnMessage answers typed text, a verification code, or a submitted card.
+// Afterwards it keeps the person's chat for notifications (once in a while,
+// not at every message), when the answer is on its way.
 func (c *Conversation) OnMessage(ctx context.Context, t *bot.Turn) error {
+	defer c.rememberChat(ctx, t)
 	if len(t.Activity.Value) > 0 && strings.TrimSpace(t.Activity.Text) == "" {
 		return c.onSubmit(ctx, t, t.Activity.Value)
 	}
@@ -49,12 +55,24 @@ func (c *Conversation) OnBotAdded(ctx context.Context, t *bot.Turn) error {
 	if !t.Personal() {
 		msg.Text += " I work with your ServiceNow account in our 1:1 chat: select my name and choose Chat."
 	}
+	c.chats.forget(t.User.Key())
+	defer c.rememberChat(ctx, t) // added again after a removal: notifications find the chat again
 	return c.reply(ctx, t, msg)
 }
 
-// OnInstallationUpdate notes installs and removals; the welcome comes with the conversation update.
+// OnInstallationUpdate notes installs and removals; the welcome comes with
+// the conversation update. A person who removes the app from their 1:1 chat
+// gets no notifications until they add it again.
 func (c *Conversation) OnInstallationUpdate(ctx context.Context, t *bot.Turn) error {
 	c.Log.InfoContext(ctx, "installation update", "action", t.Activity.Action)
+	if !t.Personal() || !strings.HasPrefix(t.Activity.Action, "remove") {
+		return nil
+	}
+	c.chats.forget(t.User.Key())
+	_, err := c.Auth.UpdateContact(ctx, t.User.Key(), func(ct *auth.Contact) { ct.Gone = true })
+	if err != nil && !errors.Is(err, auth.ErrSignInRequired) {
+		return err
+	}
 	return nil
 }
 

@@ -30,6 +30,7 @@ var Commands = []Command{
 	{"approvals", "approvals", "List what waits for your approval, with Approve and Reject."},
 	{"approve", "approve CHG0030001 [comment]", "Approve what waits for your approval on that record."},
 	{"reject", "reject CHG0030001 <reason>", "Reject it, saying why."},
+	{"notifications", "notifications [on|off]", "Show, or turn on or off, messages when your incidents change or approvals wait for you."},
 	{"signout", "signout", "Sign out of ServiceNow."},
 	{"help", "help", "Show what I can do."},
 }
@@ -88,6 +89,8 @@ func (c *Conversation) onCommand(ctx context.Context, t *bot.Turn, text string) 
 		return c.decideTyped(ctx, t, true, rest)
 	case "reject":
 		return c.decideTyped(ctx, t, false, rest)
+	case "notifications":
+		return c.notifications(ctx, t, rest)
 	case "signout", "logout":
 		return c.signOut(ctx, t)
 	default:

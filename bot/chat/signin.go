@@ -82,6 +82,9 @@ func (c *Conversation) completeSignIn(ctx context.Context, t *bot.Turn, code str
 	if err := c.reply(ctx, t, bot.Text("You're signed in to ServiceNow.")); err != nil {
 		return err
 	}
+	// Notifications go to this chat from now on.
+	c.chats.forget(user)
+	c.rememberChat(ctx, t)
 	var r resume
 	if len(saved) == 0 || json.Unmarshal(saved, &r) != nil {
 		return nil
@@ -106,6 +109,7 @@ var errCodeAlreadyUsed = errors.New("the code was already passed on by Teams")
 // signOut revokes the user's tokens at the instance and forgets them.
 func (c *Conversation) signOut(ctx context.Context, t *bot.Turn) error {
 	revoked, err := c.Auth.SignOut(ctx, t.User.Key())
+	c.chats.forget(t.User.Key())
 	switch {
 	case errors.Is(err, auth.ErrSignInRequired):
 		return c.reply(ctx, t, bot.Text("You are not signed in to ServiceNow, so there is nothing to sign out of."))

@@ -2,9 +2,12 @@ package instance
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strconv"
 	"time"
+
+	"snowbot/servicenow/events"
 )
 
 // Task is a record that can wait for approval: a change request, a requested
@@ -263,4 +266,28 @@ func (s *Instance) ApprovalOf(number, approverUserName string) (Approval, bool) 
 		}
 	}
 	return Approval{}, false
+}
+
+// RequestApproval asks the user with this user_name to approve the task with
+// this number, as a workflow does, and sends the approval_requested event.
+// It returns the new approval's sys_id.
+func (s *Instance) RequestApproval(number, approverUserName string) (string, error) {
+	u := s.findUser(approverUserName)
+	if u == nil {
+		return "", fmt.Errorf("no user %s", approverUserName)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, t := range s.tasks {
+		if t.Number != number {
+			continue
+		}
+		now := time.Now().UTC().Truncate(time.Second)
+		a := &Approval{SysID: randomHex(16), State: "requested", Approver: u.SysID, Task: t.SysID, Created: now, Updated: now, UpdatedBy: "system"}
+		s.approvals = append(s.approvals, a)
+		s.emit(events.Event{ID: randomHex(16), Table: events.TableApproval, SysID: a.SysID, Event: events.ApprovalRequested,
+			Recipients: []string{u.SysID}})
+		return a.SysID, nil
+	}
+	return "", fmt.Errorf("no task %s", number)
 }

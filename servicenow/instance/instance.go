@@ -19,6 +19,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"snowbot/servicenow/events"
 )
 
 // Instance is a ServiceNow instance in memory. Serve its Handler; set BaseURL
@@ -43,6 +45,9 @@ type Instance struct {
 	ConsentPage bool
 	// BrowserUser is the user_name of the person logged in to the instance in the browser.
 	BrowserUser string
+	// OnEvent hears the change events snowbot's business rules would send
+	// (see events.go); nil sends none. It runs on a goroutine of its own.
+	OnEvent func(events.Event)
 
 	users     []*User
 	groups    []*Group

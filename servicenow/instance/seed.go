@@ -25,7 +25,8 @@ type Journal struct {
 type Incident struct {
 	SysID, Number, ShortDescription, Description string
 	State, Priority, Urgency, Impact             int
-	Caller, AssignedTo, AssignmentGroup          string // sys_ids
+	Caller, AssignedTo, AssignmentGroup          string   // sys_ids
+	WatchList                                    []string // sys_ids of people told of changes
 	CloseCode, CloseNotes                        string
 	Opened, Updated                              time.Time
 	Comments, WorkNotes                          []Journal
@@ -167,6 +168,11 @@ func priority(urgency, impact int) int {
 func (s *Instance) findUser(userName string) *User {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.userNamed(userName)
+}
+
+// userNamed needs s.mu held.
+func (s *Instance) userNamed(userName string) *User {
 	for _, u := range s.users {
 		if u.UserName == userName {
 			return u
@@ -223,19 +229,16 @@ func (s *Instance) AddIncident(callerUserName, shortDescription string) string {
 	}
 	s.nextInc++
 	s.incidents = append(s.incidents, inc)
+	s.emit(incidentEvents(nil, inc, u.SysID)...)
 	return inc.Number
 }
 
-// AddComment adds a customer-visible comment to an incident as the user with this user_name.
-func (s *Instance) AddComment(number, byUserName, text string) {
-	u := s.findUser(byUserName)
+// AddUser adds a person to the instance, an agent (with the itil role) or
+// not, and returns their record.
+func (s *Instance) AddUser(userName, name string, itil bool) User {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, inc := range s.incidents {
-		if inc.Number == number {
-			now := time.Now().UTC().Truncate(time.Second)
-			inc.Comments = append(inc.Comments, Journal{At: now, By: u.SysID, Text: text})
-			inc.Updated = now
-		}
-	}
+	u := &User{SysID: randomHex(16), UserName: userName, Name: name, Email: userName + "@example.com", ITIL: itil}
+	s.users = append(s.users, u)
+	return *u
 }

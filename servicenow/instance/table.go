@@ -27,7 +27,7 @@ const dateLayout = "2006-01-02 15:04:05"
 var tableFields = map[string][]string{
 	"incident": {"sys_id", "number", "short_description", "description", "state", "priority", "urgency", "impact",
 		"caller_id", "assigned_to", "assignment_group", "close_code", "close_notes", "active", "opened_at",
-		"sys_created_on", "sys_updated_on", "comments", "work_notes"},
+		"sys_created_on", "sys_updated_on", "comments", "work_notes", "watch_list"},
 	"sys_user":       {"sys_id", "user_name", "name", "email"},
 	"sys_user_group": {"sys_id", "name"},
 }
@@ -73,7 +73,19 @@ func (s *Instance) incidentRecord(i *Incident) record {
 		"sys_class_name":    {value: "incident", display: tableLabels["incident"]},
 		"comments":          {journal: true, display: s.journalText(i.Comments, "Additional comments")},
 		"work_notes":        {journal: true, display: s.journalText(i.WorkNotes, "Work notes")},
+		"watch_list":        s.userList(i.WatchList),
 	}
+}
+
+// userList is a glide_list of users: sys_ids, and names, comma-separated.
+func (s *Instance) userList(ids []string) field {
+	var names []string
+	for _, id := range ids {
+		if u := s.userByID(id); u != nil {
+			names = append(names, u.Name)
+		}
+	}
+	return field{value: strings.Join(ids, ","), display: strings.Join(names, ", ")}
 }
 
 // journalText renders entries newest first, as ServiceNow shows a journal field.
@@ -348,6 +360,7 @@ func (s *Instance) createIncident(body []byte, user *User) (*Incident, int, stri
 	}
 	s.nextInc++
 	s.incidents = append(s.incidents, inc)
+	s.emit(incidentEvents(nil, inc, user.SysID)...)
 	return inc, http.StatusCreated, "", ""
 }
 
@@ -361,7 +374,9 @@ func (s *Instance) updateIncident(inc *Incident, body []byte, user *User) (int, 
 		return st, msg, detail
 	}
 	copyInc.Updated = time.Now().UTC().Truncate(time.Second)
+	before := *inc
 	*inc = copyInc
+	s.emit(incidentEvents(&before, inc, user.SysID)...)
 	return http.StatusOK, "", ""
 }
 
@@ -401,6 +416,23 @@ func (s *Instance) apply(inc *Incident, in incidentWrite, user *User, creating b
 			return http.StatusBadRequest, "Invalid reference", "caller_id: no sys_user " + v
 		}
 		inc.Caller = v
+	}
+	if v, ok := in.str("assigned_to"); ok {
+		if v != "" && s.userByID(v) == nil {
+			return http.StatusBadRequest, "Invalid reference", "assigned_to: no sys_user " + v
+		}
+		inc.AssignedTo = v
+	}
+	if v, ok := in.str("watch_list"); ok {
+		inc.WatchList = nil
+		for _, id := range strings.Split(v, ",") {
+			if id = strings.TrimSpace(id); id != "" {
+				if s.userByID(id) == nil {
+					return http.StatusBadRequest, "Invalid reference", "watch_list: no sys_user " + id
+				}
+				inc.WatchList = append(inc.WatchList, id)
+			}
+		}
 	}
 	for _, c := range []struct {
 		k      string

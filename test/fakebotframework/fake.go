@@ -62,6 +62,10 @@ type Server struct {
 	// it but its type; OnDelivery still hears of each activity. For load runs.
 	Lean       bool
 	OnDelivery func(conversationID string, typing bool)
+	// TeamsLimits makes the connector throttle as Teams does: a message to a
+	// conversation over 7 in 1 s, 8 in 2 s or 60 in 30 s, or to a tenant over
+	// 30 in 1 s, is answered 429 with Retry-After.
+	TeamsLimits bool
 
 	mu              sync.Mutex
 	metadataFetches int
@@ -74,6 +78,9 @@ type Server struct {
 	nextID          int
 	changed         chan struct{} // closed and replaced at every delivery
 	byConversation  map[string][]Activity
+	removed         map[string]bool        // conversations whose user removed the app
+	sentAt          map[string][]time.Time // accepted messages per conversation or tenant, for TeamsLimits
+	throttled       int
 }
 
 // TokenRequest is one request to the Entra token endpoint.
@@ -93,6 +100,7 @@ type Activity struct {
 	Authorization  string
 	Body           map[string]any
 	Status         int
+	At             time.Time // when the connector answered
 }
 
 // Type is the activity's type ("message", "typing").
@@ -127,6 +135,8 @@ func New() *Server {
 		issued:          map[string]time.Time{},
 		changed:         make(chan struct{}),
 		byConversation:  map[string][]Activity{},
+		removed:         map[string]bool{},
+		sentAt:          map[string][]time.Time{},
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/.well-known/openidconfiguration", s.metadata)
@@ -364,6 +374,9 @@ func (s *Server) connector(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if s.refuseRemoved(w, &rec) || s.throttle(w, &rec, r) {
+		return
+	}
 	if f != nil {
 		rec.Status = f.Status
 		s.record(rec, false)
@@ -385,9 +398,101 @@ func (s *Server) connector(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// RemoveConversation makes the connector refuse the bot's messages to a
+// conversation as Teams does once the user removed the app or blocked the bot
+// (403 ConversationBlockedByUser); RestoreConversation undoes it.
+func (s *Server) RemoveConversation(id string) {
+	s.mu.Lock()
+	s.removed[id] = true
+	s.mu.Unlock()
+}
+
+// RestoreConversation lets the bot's messages into the conversation again.
+func (s *Server) RestoreConversation(id string) {
+	s.mu.Lock()
+	delete(s.removed, id)
+	s.mu.Unlock()
+}
+
+// Throttled counts the requests answered 429 for going over Teams' limits.
+func (s *Server) Throttled() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.throttled
+}
+
+func (s *Server) refuseRemoved(w http.ResponseWriter, rec *Activity) bool {
+	s.mu.Lock()
+	removed := s.removed[rec.ConversationID]
+	s.mu.Unlock()
+	if !removed {
+		return false
+	}
+	rec.Status = http.StatusForbidden
+	s.record(*rec, false)
+	writeJSON(w, rec.Status, errorBody("ConversationBlockedByUser", "User blocked the conversation with the bot."))
+	return true
+}
+
+// limit is one of Teams' limits on a bot's messages: at most max within span.
+type limit struct {
+	span time.Duration
+	max  int
+}
+
+// Teams' limits per conversation, and per tenant.
+var (
+	conversationLimits = []limit{{time.Second, 7}, {2 * time.Second, 8}, {30 * time.Second, 60}}
+	tenantLimits       = []limit{{time.Second, 30}}
+)
+
+// throttle answers 429 when a new message would go over a limit.
+func (s *Server) throttle(w http.ResponseWriter, rec *Activity, r *http.Request) bool {
+	if r.Method != http.MethodPost || rec.Type() != "message" {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.TeamsLimits {
+		return false
+	}
+	now := time.Now()
+	tenant := ""
+	if c, ok := rec.Body["conversation"].(map[string]any); ok {
+		tenant, _ = c["tenantId"].(string)
+	}
+	over := func(key string, limits []limit) bool {
+		for _, l := range limits {
+			n := 0
+			for _, at := range s.sentAt[key] {
+				if now.Sub(at) < l.span {
+					n++
+				}
+			}
+			if n >= l.max {
+				return true
+			}
+		}
+		return false
+	}
+	if over("c:"+rec.ConversationID, conversationLimits) || over("t:"+tenant, tenantLimits) {
+		s.throttled++
+		rec.Status = http.StatusTooManyRequests
+		rec.At = now
+		s.attempts = append(s.attempts, *rec)
+		w.Header().Set("Retry-After", "1")
+		writeJSON(w, rec.Status, errorBody("Throttled", "Too many requests"))
+		return true
+	}
+	s.sentAt["c:"+rec.ConversationID] = append(s.sentAt["c:"+rec.ConversationID], now)
+	s.sentAt["t:"+tenant] = append(s.sentAt["t:"+tenant], now)
+	return false
+}
+
 func (s *Server) record(a Activity, delivered bool) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	a.At = time.Now()
 	s.attempts = append(s.attempts, a)
 	if !delivered {
 		return ""

@@ -1,8 +1,9 @@
 // Drives Microsoft 365 Agents Playground in headless Chromium through a whole
 // snowbot conversation against `snowbot demo`: sign-in card, the real OAuth
 // round trip in the browser, the verification code, the incidents card, the
-// create form, the approvals card and a click on Approve. Saves a screenshot
-// of every step.
+// create form, the approvals card and a click on Approve, and the
+// notification that arrives when the demo's agent comments on the new
+// incident. Saves a screenshot of every step.
 //
 // usage: node playground-drive.mjs PLAYGROUND_URL SCREENSHOT_DIR
 // exit 0 when every step was seen; 1 with the failed step otherwise.
@@ -101,6 +102,15 @@ try {
   await page.locator(".ac-adaptiveCard", { hasText: "Approved RITM0010002." }).last().waitFor();
   await shot("approved-card");
   console.log("approved RITM0010002");
+
+  // A few seconds after the create, the demo's agent takes the incident on
+  // and comments in ServiceNow: snowbot tells us, unasked.
+  const news = page.locator(".ac-adaptiveCard", { hasText: `${number}: state, assigned to changed, and a new comment` }).last();
+  await news.waitFor({ timeout: 30000 });
+  await news.getByText("Thanks for reporting this").waitFor();
+  await page.getByText("notifications off").last().waitFor();
+  await shot("notification-card");
+  console.log(`notified of ${number}`);
 } catch (err) {
   await shot("failure").catch(() => {});
   console.error(`step ${step + 1} failed: ${err.message}`);

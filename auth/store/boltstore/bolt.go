@@ -39,6 +39,9 @@ type Store struct {
 	stop chan struct{}
 	done sync.WaitGroup
 	now  func() time.Time
+
+	claimsMu sync.Mutex
+	claims   map[string]claim // batches of the queue handed out, by key
 }
 
 var _ store.Store = (*Store)(nil)
@@ -56,7 +59,7 @@ func Open(path string) (*Store, error) {
 		return nil, fmt.Errorf("store file %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketTokens, bucketPending, bucketHeld, bucketRecords} {
+		for _, b := range [][]byte{bucketTokens, bucketPending, bucketHeld, bucketRecords, bucketQueue} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -67,7 +70,7 @@ func Open(path string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("store file %s: %w", path, err)
 	}
-	s := &Store{db: db, stop: make(chan struct{}), now: time.Now}
+	s := &Store{db: db, stop: make(chan struct{}), now: time.Now, claims: map[string]claim{}}
 	s.done.Add(1)
 	go s.sweep()
 	return s, nil

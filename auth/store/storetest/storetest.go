@@ -213,6 +213,139 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		}
 	})
 
+	t.Run("queue batches what arrives under one key", func(t *testing.T) {
+		s := open(t)
+		must(t, s.Enqueue(ctx, "incident:1", []byte("a"), 200*time.Millisecond))
+		must(t, s.Enqueue(ctx, "incident:2", []byte{0, 1, 2, 255}, 200*time.Millisecond))
+		must(t, s.Enqueue(ctx, "incident:1", []byte("b"), 200*time.Millisecond))
+		if got, err := s.Claim(ctx, 10, time.Minute); err != nil || len(got) != 0 {
+			t.Fatalf("batches due before their time: %v, %v", got, err)
+		}
+		time.Sleep(300 * time.Millisecond)
+		got, err := s.Claim(ctx, 10, time.Minute)
+		if err != nil || len(got) != 2 {
+			t.Fatalf("Claim = %v, %v", got, err)
+		}
+		byKey := map[string]store.Batch{}
+		for _, b := range got {
+			byKey[b.Key] = b
+		}
+		if one := byKey["incident:1"]; len(one.Items) != 2 || string(one.Items[0]) != "a" || string(one.Items[1]) != "b" {
+			t.Fatalf("batch incident:1 = %q", one.Items)
+		}
+		if two := byKey["incident:2"]; len(two.Items) != 1 || !bytes.Equal(two.Items[0], []byte{0, 1, 2, 255}) {
+			t.Fatalf("batch incident:2 = %q", two.Items)
+		}
+		if again, _ := s.Claim(ctx, 10, time.Minute); len(again) != 0 {
+			t.Fatalf("claimed batches handed out again: %v", again)
+		}
+		// What arrives while a batch is worked on waits for the next round.
+		must(t, s.Enqueue(ctx, "incident:1", []byte("c"), 100*time.Millisecond))
+		must(t, s.Finish(ctx, byKey["incident:1"], 100*time.Millisecond))
+		must(t, s.Finish(ctx, byKey["incident:2"], 100*time.Millisecond))
+		time.Sleep(200 * time.Millisecond)
+		got, err = s.Claim(ctx, 10, time.Minute)
+		if err != nil || len(got) != 1 || got[0].Key != "incident:1" || len(got[0].Items) != 1 || string(got[0].Items[0]) != "c" {
+			t.Fatalf("after finishing: %+v, %v", got, err)
+		}
+		must(t, s.Finish(ctx, got[0], 0))
+		time.Sleep(50 * time.Millisecond)
+		if left, _ := s.Claim(ctx, 10, time.Minute); len(left) != 0 {
+			t.Fatalf("finished batches handed out again: %+v", left)
+		}
+	})
+
+	t.Run("queue hands out a lapsed claim again, once", func(t *testing.T) {
+		s := open(t)
+		must(t, s.Enqueue(ctx, "k", []byte("work"), 0))
+		first, err := s.Claim(ctx, 1, 200*time.Millisecond)
+		if err != nil || len(first) != 1 {
+			t.Fatalf("Claim = %v, %v", first, err)
+		}
+		// The claimant stops without finishing: the batch comes back, to one claimant.
+		time.Sleep(300 * time.Millisecond)
+		var wins atomic.Int32
+		var second store.Batch
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		for range 10 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if got, err := s.Claim(ctx, 5, time.Minute); err == nil && len(got) == 1 {
+					wins.Add(1)
+					mu.Lock()
+					second = got[0]
+					mu.Unlock()
+				}
+			}()
+		}
+		wg.Wait()
+		if wins.Load() != 1 {
+			t.Fatalf("a lapsed batch was handed out %d times", wins.Load())
+		}
+		// The first claimant finishing late changes nothing: the batch is the second's.
+		must(t, s.Finish(ctx, first[0], 0))
+		must(t, s.Finish(ctx, second, 0))
+		time.Sleep(50 * time.Millisecond)
+		if left, _ := s.Claim(ctx, 5, 0); len(left) != 0 {
+			t.Fatalf("a finished batch came back: %+v", left)
+		}
+	})
+
+	t.Run("queue hands out each item once to claimants that work at once", func(t *testing.T) {
+		s := open(t)
+		const keys = 60
+		for k := range keys {
+			must(t, s.Enqueue(ctx, fmt.Sprint("k", k), []byte(fmt.Sprint(k)), 0))
+		}
+		var mu sync.Mutex
+		handed := map[string]int{}
+		var wg sync.WaitGroup
+		deadline := time.Now().Add(2 * time.Second)
+		for range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for time.Now().Before(deadline) {
+					got, err := s.Claim(ctx, 3, time.Minute)
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					for _, b := range got {
+						mu.Lock()
+						for _, it := range b.Items {
+							handed[string(it)]++
+						}
+						mu.Unlock()
+						must(t, s.Finish(ctx, b, 0))
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		for k := range keys {
+			if n := handed[fmt.Sprint(k)]; n != 1 {
+				t.Errorf("item %d handed out %d times", k, n)
+			}
+		}
+	})
+
+	t.Run("queue refuses a batch that grows without end", func(t *testing.T) {
+		s := open(t)
+		big := bytes.Repeat([]byte("x"), store.MaxBatchBytes/4)
+		var err error
+		for range 5 {
+			if err = s.Enqueue(ctx, "flood", big, time.Minute); err != nil {
+				break
+			}
+		}
+		if !errors.Is(err, store.ErrBatchFull) {
+			t.Fatalf("a batch over %d bytes: %v", store.MaxBatchBytes, err)
+		}
+	})
+
 	if _, ok := open(t).(store.Locker); ok {
 		t.Run("lock", func(t *testing.T) {
 			l := open(t).(store.Locker)

@@ -1,0 +1,95 @@
+package cards
+
+import (
+	"fmt"
+	"strings"
+
+	"snowbot/servicenow"
+)
+
+// Change is what happened to an incident, as the events of a few seconds
+// told it: it was created, fields changed, someone commented.
+type Change struct {
+	Created   bool
+	Fields    []string // Table API names: state, priority, assigned_to, …
+	Commented bool
+}
+
+// fieldLabels name the fields a person is told about.
+var fieldLabels = map[string]string{
+	"state": "State", "priority": "Priority", "assigned_to": "Assigned to", "assignment_group": "Assignment group",
+	"urgency": "Urgency", "impact": "Impact", "short_description": "Short description", "comments": "Comments",
+}
+
+// What a notification card says at the top.
+func (c Change) headline(number string) string {
+	var changed []string
+	for _, f := range c.Fields {
+		if l, ok := fieldLabels[f]; ok && f != "comments" {
+			changed = append(changed, strings.ToLower(l))
+		}
+	}
+	switch {
+	case c.Created:
+		return "New incident " + number
+	case len(changed) > 0 && c.Commented:
+		return number + ": " + strings.Join(changed, ", ") + " changed, and a new comment"
+	case len(changed) > 0:
+		return number + ": " + strings.Join(changed, ", ") + " changed"
+	case c.Commented:
+		return "New comment on " + number
+	}
+	return number + " was updated"
+}
+
+// IncidentNews tells a person that an incident changed: what changed, where
+// it stands now, and the latest comment with its author. Everything in it was
+// read from ServiceNow with that person's own token.
+func IncidentNews(instanceURL string, inc servicenow.Incident, c Change) Card {
+	number := Plain(inc.Number)
+	headline := c.headline(number)
+	changed := map[string]bool{}
+	for _, f := range c.Fields {
+		changed[f] = true
+	}
+	mark := func(field, value string) string {
+		if changed[field] && !c.Created {
+			return value + " (changed)"
+		}
+		return value
+	}
+	facts := []Fact{
+		{"State", mark("state", label(inc.State))},
+		{"Priority", mark("priority", label(inc.Priority))},
+		{"Assigned to", mark("assigned_to", plainOrDash(inc.AssignedTo))},
+		{"Caller", plainOrDash(inc.Caller)},
+	}
+	link := IncidentLink(instanceURL, inc.SysID)
+	body := []Element{
+		Title(headline),
+		Heading(Plain(Clip(inc.ShortDescription, maxShort))),
+		Facts(facts...),
+	}
+	var fb strings.Builder
+	fmt.Fprintf(&fb, "%s\n%s\n", headline, Plain(Clip(inc.ShortDescription, maxShort)))
+	for _, f := range facts {
+		fmt.Fprintf(&fb, "%s: %s\n", f.Title, f.Value)
+	}
+	if len(inc.Comments) > 0 {
+		latest := inc.Comments[0]
+		body = append(body,
+			Heading("Latest comment"),
+			Element{Type: "TextBlock", Wrap: true, IsSubtle: true, Size: "Small", Spacing: "Small", Text: Plain(latest.Author + " · " + latest.At)},
+			Element{Type: "TextBlock", Wrap: true, Spacing: "None", Text: Plain(Clip(latest.Text, maxComment))})
+		fmt.Fprintf(&fb, "Latest comment, by %s (%s): %s\n", Plain(latest.Author), Plain(latest.At), Plain(Clip(latest.Text, maxComment)))
+	}
+	fmt.Fprintf(&fb, "Open it in ServiceNow: %s\n", link)
+	return Card{
+		Body: body,
+		Actions: []Element{
+			OpenURL("Open in ServiceNow", link),
+			Submit("Details", incidentData{Action: ActionShowIncident, Number: inc.Number}),
+		},
+		Fallback: fb.String(),
+	}
+}

@@ -1,0 +1,111 @@
+package events
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// Inbox takes an accepted event. It must return quickly: the work behind an
+// event is queued, never done while ServiceNow waits.
+type Inbox interface {
+	Accept(ctx context.Context, e Event) error
+}
+
+// Handler is the endpoint ServiceNow posts events to. It checks, in this
+// order, the size (413), the signature and timestamp (401) and the body
+// (400), and answers 202 once the inbox has the event.
+type Handler struct {
+	Secret string
+	Inbox  Inbox
+	Log    *slog.Logger
+	Now    func() time.Time // the clock the timestamp is checked against; time.Now when nil
+}
+
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.ContentLength > MaxBody {
+		h.refuse(r, w, http.StatusRequestEntityTooLarge, "the event is larger than 64 KiB")
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			h.refuse(r, w, http.StatusRequestEntityTooLarge, "the event is larger than 64 KiB")
+			return
+		}
+		h.refuse(r, w, http.StatusBadRequest, "the body could not be read")
+		return
+	}
+	if err := Verify(h.Secret, r.Header.Get(HeaderTimestamp), r.Header.Get(HeaderSignature), body, h.now()); err != nil {
+		h.refuse(r, w, http.StatusUnauthorized, err.Error())
+		return
+	}
+	e, err := Parse(body)
+	if err != nil {
+		h.refuse(r, w, http.StatusBadRequest, err.Error())
+		return
+	}
+	if err := h.Inbox.Accept(r.Context(), e); err != nil {
+		h.Log.WarnContext(r.Context(), "a change event could not be queued; ServiceNow is asked to send it again", "event", e.ID, "error", err)
+		w.Header().Set("Retry-After", "10")
+		answer(w, http.StatusServiceUnavailable, "the event could not be queued; send it again")
+		return
+	}
+	answer(w, http.StatusAccepted, "accepted")
+}
+
+func (h *Handler) now() time.Time {
+	if h.Now != nil {
+		return h.Now()
+	}
+	return time.Now()
+}
+
+// refuse answers an event that is not taken, saying why (the reason names no
+// content of the event: it may be a forgery).
+func (h *Handler) refuse(r *http.Request, w http.ResponseWriter, status int, reason string) {
+	h.Log.InfoContext(r.Context(), "change event refused", "status", status, "reason", reason)
+	answer(w, status, reason)
+}
+
+func answer(w http.ResponseWriter, status int, message string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]string{"status": http.StatusText(status), "message": message})
+}
+
+// Post signs e with secret and sends it to url, as snowbot's business rules
+// in ServiceNow do; it returns the status the bot answered.
+func Post(ctx context.Context, client *http.Client, url, secret string, e Event) (int, error) {
+	body, err := json.Marshal(e)
+	if err != nil {
+		return 0, err
+	}
+	ts := time.Now().Unix()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set(HeaderTimestamp, strconv.FormatInt(ts, 10))
+	req.Header.Set(HeaderSignature, Sign(secret, ts, body))
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10))
+	if resp.StatusCode != http.StatusAccepted {
+		return resp.StatusCode, fmt.Errorf("the bot answered %d to event %s", resp.StatusCode, e.ID)
+	}
+	return resp.StatusCode, nil
+}
