@@ -432,6 +432,12 @@ func packageSettings(get lookupFunc) manifest.Settings {
 	for _, c := range chat.Commands {
 		s.Commands = append(s.Commands, manifest.Command{Title: c.Name, Description: c.Usage + ": " + c.Description})
 	}
+	s.Searches = []manifest.Search{
+		{ID: chat.CommandSearchIncidents, Title: "Incidents", Description: "Find incidents you may read, by number or words, and share them.",
+			Parameter: chat.ParamQuery, ParamTitle: "Number or words", ParamHint: "INC0010001, or words of the short description"},
+		{ID: chat.CommandSearchKnowledge, Title: "Knowledge", Description: "Find published knowledge articles and share them.",
+			Parameter: chat.ParamQuery, ParamTitle: "Words", ParamHint: "What the article is about"},
+	}
 	return s
 }
 

@@ -21,12 +21,20 @@ type Handler interface {
 	// OnAdaptiveCardAction answers an Action.Execute of a card (and a card's
 	// automatic refresh): the adaptiveCard/action invoke.
 	OnAdaptiveCardAction(ctx context.Context, t *Turn) InvokeResponse
+	// OnComposeQuery answers a search of the message extension: the
+	// composeExtension/query invoke.
+	OnComposeQuery(ctx context.Context, t *Turn) InvokeResponse
+	// OnComposeQueryLink answers a link pasted into a message (link
+	// unfurling): the composeExtension/queryLink invoke.
+	OnComposeQueryLink(ctx context.Context, t *Turn) InvokeResponse
 }
 
 // Invoke names the bot answers.
 const (
 	invokeSigninVerifyState  = "signin/verifyState"
 	invokeAdaptiveCardAction = "adaptiveCard/action"
+	invokeComposeQuery       = "composeExtension/query"
+	invokeComposeQueryLink   = "composeExtension/queryLink"
 )
 
 // route maps a non-invoke activity to its handler; other types are acknowledged and ignored.
@@ -56,6 +64,10 @@ func (b *Bot) routeInvoke(ctx context.Context, t *Turn) InvokeResponse {
 		return b.opts.Handler.OnSigninVerifyState(ctx, t)
 	case invokeAdaptiveCardAction:
 		return b.opts.Handler.OnAdaptiveCardAction(ctx, t)
+	case invokeComposeQuery:
+		return b.opts.Handler.OnComposeQuery(ctx, t)
+	case invokeComposeQueryLink:
+		return b.opts.Handler.OnComposeQueryLink(ctx, t)
 	default:
 		return InvokeResponse{Status: http.StatusNotImplemented}
 	}
@@ -78,4 +90,68 @@ func CardResponse(card any) InvokeResponse {
 func ErrorResponse(status int, message string) InvokeResponse {
 	return InvokeResponse{Status: http.StatusOK, Body: map[string]any{"statusCode": status, "type": errorContentType,
 		"value": map[string]string{"code": http.StatusText(status), "message": message}}}
+}
+
+// ComposeAttachment is one result of the message extension: the card that
+// goes into the message, and the preview the result list shows.
+type ComposeAttachment struct {
+	ContentType string            `json:"contentType"`
+	Content     any               `json:"content"`
+	Preview     schema.Attachment `json:"preview"`
+}
+
+// composeAnswer is the body of every answer to a message extension invoke.
+type composeAnswer struct {
+	ComposeExtension composeResult `json:"composeExtension"`
+}
+
+type composeResult struct {
+	Type             string              `json:"type"`
+	AttachmentLayout string              `json:"attachmentLayout,omitempty"`
+	Attachments      []ComposeAttachment `json:"attachments,omitempty"`
+	SuggestedActions *suggestedActions   `json:"suggestedActions,omitempty"`
+	Text             string              `json:"text,omitempty"`
+}
+
+type suggestedActions struct {
+	Actions []suggestedAction `json:"actions"`
+}
+
+type suggestedAction struct {
+	Type  string `json:"type"`
+	Value string `json:"value"`
+	Title string `json:"title,omitempty"`
+}
+
+// ComposeResults answers a search with its results (possibly none).
+func ComposeResults(list []ComposeAttachment) InvokeResponse {
+	if list == nil {
+		list = []ComposeAttachment{}
+	}
+	return InvokeResponse{Status: http.StatusOK, Body: composeAnswer{composeResult{Type: "result", AttachmentLayout: "list", Attachments: list}}}
+}
+
+// ComposeUnfurl answers a pasted link with its card, or with none (a link
+// that is not a record snowbot knows). Teams is asked not to keep the card
+// for others: each person who pastes the link sees what they may read.
+func ComposeUnfurl(card *ComposeAttachment) InvokeResponse {
+	r := composeResult{Type: "result", AttachmentLayout: "list", Attachments: []ComposeAttachment{}}
+	if card != nil {
+		r.Attachments = append(r.Attachments, *card)
+		r.SuggestedActions = &suggestedActions{Actions: []suggestedAction{{Type: "setCachePolicy", Value: `{"type":"no-cache"}`}}}
+	}
+	return InvokeResponse{Status: http.StatusOK, Body: composeAnswer{r}}
+}
+
+// ComposeAuth asks the person to sign in first: Teams shows a sign-in link
+// that opens url in its pop-up, and repeats the query with the code the page
+// hands back as its state.
+func ComposeAuth(url, title string) InvokeResponse {
+	return InvokeResponse{Status: http.StatusOK, Body: composeAnswer{composeResult{Type: "auth",
+		SuggestedActions: &suggestedActions{Actions: []suggestedAction{{Type: "openUrl", Value: url, Title: title}}}}}}
+}
+
+// ComposeMessage answers with a line of text in place of results.
+func ComposeMessage(text string) InvokeResponse {
+	return InvokeResponse{Status: http.StatusOK, Body: composeAnswer{composeResult{Type: "message", Text: text}}}
 }

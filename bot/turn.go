@@ -71,6 +71,24 @@ func (t *Turn) ResumedAt(ref schema.ConversationReference) *Turn {
 	return r
 }
 
+// Privately is the turn addressed to its person's 1:1 chat with the bot,
+// started if there is none yet: where an answer goes that others must not see.
+// A turn of a 1:1 chat is itself.
+func (t *Turn) Privately(ctx context.Context) (*Turn, error) {
+	if t.Personal() {
+		return t, nil
+	}
+	a := t.Activity
+	tenant := t.User.TenantID
+	id, err := t.sender.connector.CreateConversation(ctx, a.ServiceURL, a.Recipient, a.From, tenant)
+	if err != nil {
+		return nil, err
+	}
+	ref := t.Reference()
+	ref.Conversation = schema.ConversationAccount{ID: id, ConversationType: "personal", TenantID: tenant}
+	return t.ResumedAt(ref), nil
+}
+
 // Reference is where replies to this turn go.
 func (t *Turn) Reference() schema.ConversationReference {
 	return activity.GetCoversationReference(t.Activity)

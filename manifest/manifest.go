@@ -29,6 +29,16 @@ type Command struct {
 	Description string
 }
 
+// Search is one search command of the message extension, with its one parameter.
+type Search struct {
+	ID          string
+	Title       string
+	Description string
+	Parameter   string // the parameter's name
+	ParamTitle  string
+	ParamHint   string
+}
+
 // Settings fill the manifest.
 type Settings struct {
 	AppID         string // MICROSOFT_APP_ID: the bot, and the app's id
@@ -41,6 +51,7 @@ type Settings struct {
 	PrivacyURL    string
 	TermsURL      string
 	Commands      []Command
+	Searches      []Search // the message extension's commands
 }
 
 // Problem is one value that would make an invalid package, naming what to change.
@@ -105,6 +116,14 @@ func (s Settings) check() []Problem {
 	if len(s.Commands) == 0 || len(s.Commands) > 12 {
 		add("commands", fmt.Sprintf("the command menu holds 1 to 12 commands, got %d", len(s.Commands)))
 	}
+	if len(s.Searches) > 10 {
+		add("searches", fmt.Sprintf("a message extension holds at most 10 commands, got %d", len(s.Searches)))
+	}
+	for _, c := range s.Searches {
+		if len(c.Title) > 32 || len(c.ParamTitle) > 32 || len(c.Description) > 128 || len(c.ParamHint) > 128 {
+			add("searches", fmt.Sprintf("the search %s has a title over 32 or a description over 128 characters", c.ID))
+		}
+	}
 	return ps
 }
 
@@ -131,6 +150,7 @@ func JSON(s Settings) ([]byte, error) {
 	if h := host(s.InstanceURL); h != domains[0] {
 		domains = append(domains, h)
 	}
+	scopes := []string{"personal", "team", "groupChat"}
 	m := map[string]any{
 		"$schema":         SchemaURL,
 		"manifestVersion": SchemaVersion,
@@ -144,8 +164,9 @@ func JSON(s Settings) ([]byte, error) {
 		},
 		"name": map[string]string{"short": s.Name, "full": s.Name + " for ServiceNow"},
 		"description": map[string]string{
-			"short": "Your ServiceNow incidents in Teams, as yourself.",
-			"full": "List, open, create, comment on and resolve your ServiceNow incidents from a chat. " +
+			"short": "Your ServiceNow incidents and approvals in Teams, as yourself.",
+			"full": "List, open, create, comment on and resolve your ServiceNow incidents from a chat, approve and reject what waits for you, " +
+				"hear when your incidents change, and find and share incidents and knowledge articles in any conversation. " +
 				"You sign in to ServiceNow once and act as yourself, so ServiceNow's rights and audit trail apply unchanged. " +
 				"Your ServiceNow tokens are stored encrypted and can be revoked at any time with the signout command.",
 		},
@@ -153,13 +174,29 @@ func JSON(s Settings) ([]byte, error) {
 		"accentColor": AccentColor,
 		"bots": []map[string]any{{
 			"botId":              s.AppID,
-			"scopes":             []string{"personal"},
+			"scopes":             scopes,
 			"supportsFiles":      false,
 			"isNotificationOnly": false,
-			"commandLists":       []map[string]any{{"scopes": []string{"personal"}, "commands": commands}},
+			"commandLists":       []map[string]any{{"scopes": scopes, "commands": commands}},
 		}},
 		"validDomains":        domains,
 		"defaultInstallScope": "personal",
+	}
+	if len(s.Searches) > 0 {
+		searches := make([]map[string]any, 0, len(s.Searches))
+		for _, c := range s.Searches {
+			searches = append(searches, map[string]any{
+				"id": c.ID, "type": "query", "title": c.Title, "description": c.Description,
+				"context":    []string{"compose", "commandBox"},
+				"parameters": []map[string]string{{"name": c.Parameter, "title": c.ParamTitle, "description": c.ParamHint, "inputType": "text"}},
+			})
+		}
+		extension := map[string]any{"botId": s.AppID, "commands": searches}
+		if h := host(s.InstanceURL); h != "" {
+			// Links to the instance unfold into cards (link unfurling).
+			extension["messageHandlers"] = []map[string]any{{"type": "link", "value": map[string]any{"domains": []string{h}}}}
+		}
+		m["composeExtensions"] = []map[string]any{extension}
 	}
 	return json.MarshalIndent(m, "", "  ")
 }

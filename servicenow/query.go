@@ -87,11 +87,45 @@ func (q *Query) In(field string, values ...string) *Query {
 
 // IsCurrentUser adds field=<the signed-in user>, evaluated by the instance.
 func (q *Query) IsCurrentUser(field string) *Query {
+	return q.script(field, "=javascript:gs.getUserID()")
+}
+
+// StartsWith adds fieldSTARTSWITHvalue.
+func (q *Query) StartsWith(field, value string) *Query { return q.add(field, "STARTSWITH", value) }
+
+// Keywords adds ServiceNow's keyword search (123TEXTQUERY321=words): records
+// whose text index holds every word, on tables the instance indexes.
+func (q *Query) Keywords(words string) *Query {
+	if q.err == nil {
+		if err := checkValue(words); err != nil {
+			q.err = err
+		} else {
+			q.terms = append(q.terms, "123TEXTQUERY321="+words)
+		}
+	}
+	return q
+}
+
+// NotCurrentUser adds field!=<the signed-in user>, or-ed with the field being
+// empty (so that records without one are not left out).
+func (q *Query) NotCurrentUser(field string) *Query {
+	return q.script(field, "!=javascript:gs.getUserID()^OR"+field+"ISEMPTY")
+}
+
+// NotBeforeToday adds field>=<the start of today>, evaluated by the
+// instance, or-ed with the field being empty (no end date).
+func (q *Query) NotBeforeToday(field string) *Query {
+	return q.script(field, ">=javascript:gs.beginningOfToday()^OR"+field+"ISEMPTY")
+}
+
+// script adds a condition on field whose rest is one of the builder's own
+// fixed strings (never a caller's value).
+func (q *Query) script(field, rest string) *Query {
 	if q.err == nil && !validField(field) {
 		q.err = fmt.Errorf("%w: field name %q", ErrUnsafeValue, field)
 	}
 	if q.err == nil {
-		q.terms = append(q.terms, field+"=javascript:gs.getUserID()")
+		q.terms = append(q.terms, field+rest)
 	}
 	return q
 }

@@ -84,3 +84,21 @@ func TestValidField(t *testing.T) {
 		}
 	}
 }
+
+func TestSearchConditionsEncode(t *testing.T) {
+	q, err := NewQuery().NotCurrentUser("caller_id").StartsWith("number", "INC001").Keywords("vpn token").
+		NotBeforeToday("valid_to").Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "caller_id!=javascript:gs.getUserID()^ORcaller_idISEMPTY^numberSTARTSWITHINC001^123TEXTQUERY321=vpn token" +
+		"^valid_to>=javascript:gs.beginningOfToday()^ORvalid_toISEMPTY"
+	if q != want {
+		t.Errorf("query %q", q)
+	}
+	for _, v := range []string{"vpn^NQactive=false", "javascript:gs.getUser()"} {
+		if _, err := NewQuery().Keywords(v).Encode(); !errors.Is(err, ErrUnsafeValue) {
+			t.Errorf("keywords %q accepted", v)
+		}
+	}
+}

@@ -27,6 +27,12 @@ func (noopHandler) OnSigninVerifyState(context.Context, *bot.Turn) bot.InvokeRes
 func (noopHandler) OnAdaptiveCardAction(context.Context, *bot.Turn) bot.InvokeResponse {
 	return bot.InvokeResponse{}
 }
+func (noopHandler) OnComposeQuery(context.Context, *bot.Turn) bot.InvokeResponse {
+	return bot.InvokeResponse{}
+}
+func (noopHandler) OnComposeQueryLink(context.Context, *bot.Turn) bot.InvokeResponse {
+	return bot.InvokeResponse{}
+}
 
 // benchmarkInbound measures one activity through POST /api/messages: token
 // verification, parsing, and routing to a handler that does nothing.

@@ -46,7 +46,11 @@ func TestManifestCommandWritesAPackageTheOfficialSchemaAccepts(t *testing.T) {
 			js, _ := json.Marshal(m)
 			mustContain(t, "manifest", string(js), `"validDomains":["snowbot.contoso.com","contoso.service-now.com"]`,
 				`"botId":"5c0b1a2e-7f3d-4e8a-9b6c-1d2e3f4a5b6c"`, `"version":"2.1.0"`, `"title":"incidents"`, `"title":"signout"`,
-				`"privacyUrl":"https://snowbot.contoso.com/privacy"`)
+				`"privacyUrl":"https://snowbot.contoso.com/privacy"`, `"title":"kb"`, `"title":"notifications"`,
+				`"scopes":["personal","team","groupChat"]`,
+				`"composeExtensions":[{"botId":"5c0b1a2e-7f3d-4e8a-9b6c-1d2e3f4a5b6c"`, `"id":"searchIncidents"`, `"id":"searchKnowledge"`,
+				`"parameters":[{"description":`, `"name":"query"`,
+				`"messageHandlers":[{"type":"link","value":{"domains":["contoso.service-now.com"]}}]`)
 		case "color.png", "outline.png":
 			img, err := png.Decode(rc)
 			if err != nil {

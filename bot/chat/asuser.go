@@ -136,6 +136,8 @@ func (c *Conversation) failureAnswer(ctx context.Context, t *bot.Turn, err error
 	case errors.Is(err, servicenow.ErrInvalidSysID):
 		c.Log.WarnContext(ctx, "ServiceNow named a record with an id that is not a sys_id")
 		return cardMessage(cards.Problem("ServiceNow answered with a record id snowbot cannot use, so I changed nothing.", "Please tell your ServiceNow administrator.")), nil
+	case errors.Is(err, servicenow.ErrUnsafeValue):
+		return bot.Text("I can't search for that: leave out ^ and line breaks, and don't start with javascript:."), nil
 	case errors.Is(err, servicenow.ErrRejected):
 		return cardMessage(cards.Problem("ServiceNow rejected the request: “"+quoteServiceNow(snErr)+"”", "")), nil
 	}

@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/infracloudio/msbotbuilder-go/schema"
+	"golang.org/x/net/html"
 
 	"snowbot/auth"
 	"snowbot/bot"
@@ -42,6 +43,9 @@ func (c *Conversation) OnMessage(ctx context.Context, t *bot.Turn) error {
 	if len(t.Activity.Value) > 0 && strings.TrimSpace(t.Activity.Text) == "" {
 		return c.onSubmit(ctx, t, t.Activity.Value)
 	}
+	if len(t.Activity.Attachments) > 0 && onlyMarkup(t.Activity.Text) {
+		return nil // a card or file shared into the chat (a search result, say): nothing asked
+	}
 	if code := auth.NormalizeCode(cleanText(t.Activity.Text)); code != "" {
 		return c.completeSignIn(ctx, t, code, false)
 	}
@@ -53,7 +57,7 @@ func (c *Conversation) OnBotAdded(ctx context.Context, t *bot.Turn) error {
 	msg := HelpMessage()
 	msg.Text = "Hi! I'm snowbot: I bring your ServiceNow incidents into Teams. The first time you use a ServiceNow command I'll ask you to sign in to ServiceNow once."
 	if !t.Personal() {
-		msg.Text += " I work with your ServiceNow account in our 1:1 chat: select my name and choose Chat."
+		msg.Text += " Mention me with a command here and I answer you in our 1:1 chat, where only you see your ServiceNow data. To share an incident or an article here, use my search in the message box."
 	}
 	c.chats.forget(t.User.Key())
 	defer c.rememberChat(ctx, t) // added again after a removal: notifications find the chat again
@@ -137,3 +141,19 @@ type outcome struct {
 }
 
 func said(m bot.Message) outcome { return outcome{answer: m, done: true} }
+
+// onlyMarkup reports whether a message's text holds no words outside its HTML
+// tags, as when Teams sends a card someone inserted from a message extension.
+func onlyMarkup(text string) bool {
+	z := html.NewTokenizer(strings.NewReader(text))
+	for {
+		switch z.Next() {
+		case html.ErrorToken:
+			return true
+		case html.TextToken:
+			if strings.TrimSpace(strings.ReplaceAll(string(z.Text()), "\u00a0", "")) != "" {
+				return false
+			}
+		}
+	}
+}

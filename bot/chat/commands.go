@@ -15,7 +15,7 @@ import (
 // Command is one command a user can type.
 type Command struct {
 	Name        string // what the user types first, lower case
-	Usage       string // how it is typed, for help
+	Usage       string // an example of it, for help (no <placeholders>: cards read them as HTML and drop them)
 	Description string // what it does, one sentence
 }
 
@@ -24,12 +24,13 @@ type Command struct {
 var Commands = []Command{
 	{"incidents", "incidents", "List your open incidents."},
 	{"incident", "incident INC0010001", "Show an incident's details."},
-	{"create", "create <short description>", "Create an incident with you as the caller."},
-	{"comment", "comment INC0010001 <text>", "Add a comment the caller can see."},
-	{"resolve", "resolve INC0010001 <resolution notes>", "Resolve an incident."},
+	{"create", "create Printer jams", "Create an incident with you as the caller."},
+	{"comment", "comment INC0010001 Any news?", "Add a comment the caller can see."},
+	{"resolve", "resolve INC0010001 Replaced the cable", "Resolve an incident."},
 	{"approvals", "approvals", "List what waits for your approval, with Approve and Reject."},
 	{"approve", "approve CHG0030001 [comment]", "Approve what waits for your approval on that record."},
-	{"reject", "reject CHG0030001 <reason>", "Reject it, saying why."},
+	{"reject", "reject CHG0030001 Not this quarter", "Reject it, saying why."},
+	{"kb", "kb vpn password", "Find published knowledge articles."},
 	{"notifications", "notifications [on|off]", "Show, or turn on or off, messages when your incidents change or approvals wait for you."},
 	{"signout", "signout", "Sign out of ServiceNow."},
 	{"help", "help", "Show what I can do."},
@@ -60,9 +61,16 @@ func ParseCommand(text string) (name, rest string) {
 	return strings.ToLower(text[:i]), strings.TrimSpace(text[i:])
 }
 
+// public are the commands whose answer anyone in a conversation may see;
+// every other one is answered in the person's 1:1 chat.
+var public = map[string]bool{"help": true, "?": true, "": true}
+
 // onCommand runs a typed command.
 func (c *Conversation) onCommand(ctx context.Context, t *bot.Turn, text string) error {
 	name, rest := ParseCommand(text)
+	if !t.Personal() && !public[name] && known(name) {
+		return c.answerPrivately(ctx, t, text)
+	}
 	switch name {
 	case "help", "?":
 		return c.reply(ctx, t, HelpMessage())
@@ -91,6 +99,8 @@ func (c *Conversation) onCommand(ctx context.Context, t *bot.Turn, text string) 
 		return c.decideTyped(ctx, t, false, rest)
 	case "notifications":
 		return c.notifications(ctx, t, rest)
+	case "kb":
+		return c.searchKnowledge(ctx, t, rest)
 	case "signout", "logout":
 		return c.signOut(ctx, t)
 	default:
@@ -125,6 +135,32 @@ func (c *Conversation) onSubmit(ctx context.Context, t *bot.Turn, v map[string]a
 		})
 	}
 	return c.reply(ctx, t, bot.Text("I did not understand that button. Type **help** to see what I can do."))
+}
+
+// known reports whether name is a command (or its alias).
+func known(name string) bool {
+	for _, c := range Commands {
+		if c.Name == name {
+			return true
+		}
+	}
+	return name == "logout"
+}
+
+// answerPrivately answers a command typed in a group chat or channel in the
+// person's 1:1 chat with the bot, where only they see it (a sign-in card
+// included), and says so in the group.
+func (c *Conversation) answerPrivately(ctx context.Context, t *bot.Turn, text string) error {
+	private, err := t.Privately(ctx)
+	if err != nil {
+		c.Log.WarnContext(ctx, "the 1:1 chat could not be opened", "error", err)
+		return c.reply(ctx, t, bot.Text(oneToOneOnly))
+	}
+	if err := c.reply(ctx, t, bot.Text("I've answered you in our 1:1 chat, where only you see it.")); err != nil {
+		return err
+	}
+	defer c.rememberChat(ctx, private)
+	return c.onCommand(ctx, private, text)
 }
 
 // HelpMessage lists the commands as a card with a text fallback.

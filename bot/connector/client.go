@@ -18,6 +18,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/infracloudio/msbotbuilder-go/schema"
 )
 
 // Retry policy: at most MaxTries attempts within Budget.
@@ -72,26 +74,48 @@ func ActivitiesURL(serviceURL, conversationID, replyToID string) string {
 // and returns the id the channel gave it.
 func (c *Client) Send(ctx context.Context, a Activity) (string, error) {
 	var rr ResourceResponse
-	err := c.do(ctx, http.MethodPost, ActivitiesURL(a.ServiceURL, a.Conversation.ID, a.ReplyToID), a, &rr)
+	err := c.do(ctx, http.MethodPost, ActivitiesURL(a.ServiceURL, a.Conversation.ID, a.ReplyToID), a, a.Conversation.ID, &rr)
 	return rr.ID, err
 }
 
 // Update replaces the activity a.ID that the bot sent earlier.
 func (c *Client) Update(ctx context.Context, a Activity) error {
 	a.ReplyToID = ""
-	return c.do(ctx, http.MethodPut, ActivitiesURL(a.ServiceURL, a.Conversation.ID, a.ID), a, nil)
+	return c.do(ctx, http.MethodPut, ActivitiesURL(a.ServiceURL, a.Conversation.ID, a.ID), a, a.Conversation.ID, nil)
 }
 
-// do sends one request with retries and decodes a JSON answer into out.
-func (c *Client) do(ctx context.Context, method, target string, a Activity, out any) error {
+// NewConversation is what starting a 1:1 conversation with a member takes.
+type NewConversation struct {
+	Bot         schema.ChannelAccount   `json:"bot"`
+	Members     []schema.ChannelAccount `json:"members"`
+	IsGroup     bool                    `json:"isGroup"`
+	TenantID    string                  `json:"tenantId,omitempty"`
+	ChannelData map[string]any          `json:"channelData,omitempty"`
+}
+
+// CreateConversation starts the bot's 1:1 conversation with a member of a
+// tenant, or finds the one that exists (Teams answers with its id either way).
+func (c *Client) CreateConversation(ctx context.Context, serviceURL string, bot, member schema.ChannelAccount, tenantID string) (string, error) {
+	n := NewConversation{Bot: bot, Members: []schema.ChannelAccount{{ID: member.ID}}, TenantID: tenantID,
+		ChannelData: map[string]any{"tenant": map[string]string{"id": tenantID}}}
+	var rr ResourceResponse
+	err := c.do(ctx, http.MethodPost, strings.TrimRight(serviceURL, "/")+"/v3/conversations", n, "(new 1:1)", &rr)
+	if err == nil && rr.ID == "" {
+		err = errors.New("the connector created a conversation without an id")
+	}
+	return rr.ID, err
+}
+
+// do sends one request with retries and decodes a JSON answer into out; conv
+// names the conversation in the logs.
+func (c *Client) do(ctx context.Context, method, target string, payload any, conv string, out any) error {
 	ctx, cancel := context.WithTimeout(ctx, Budget)
 	defer cancel()
 
-	body, err := json.Marshal(a)
+	body, err := json.Marshal(payload)
 	if err != nil {
 		return err
 	}
-	conv := a.Conversation.ID
 	refreshed := false
 	var lastErr error
 	tries := 0

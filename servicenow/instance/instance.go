@@ -56,6 +56,11 @@ type Instance struct {
 	tasks     []*Task
 	approvals []*Approval
 	catItems  []*CatItem
+	articles  []*Article
+
+	// NoTextSearch makes the keyword search (123TEXTQUERY321) find nothing,
+	// as on an instance whose tables are not text-indexed.
+	NoTextSearch bool
 
 	codes     map[string]*authCode
 	access    map[string]*grant

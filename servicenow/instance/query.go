@@ -4,14 +4,17 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 )
 
 // The subset of ServiceNow's encoded queries the fake understands:
 // conditions field=value, field!=value, fieldLIKEvalue, fieldSTARTSWITHvalue,
-// fieldINa,b, fieldISEMPTY, fieldISNOTEMPTY; joined by ^ (and), ^OR (or with the
-// previous condition) and ^NQ (a new query, or-ed with the others); ORDERBYfield
-// and ORDERBYDESCfield; and the value javascript:gs.getUserID(). Anything else
-// is refused as an invalid query, naming the term.
+// fieldINa,b, fieldISEMPTY, fieldISNOTEMPTY, field>=value (dates and numbers as
+// text), and the keyword search 123TEXTQUERY321=words; joined by ^ (and), ^OR (or
+// with the previous condition) and ^NQ (a new query, or-ed with the others);
+// ORDERBYfield and ORDERBYDESCfield; and the values javascript:gs.getUserID()
+// and javascript:gs.beginningOfToday(). Anything else is refused as an invalid
+// query, naming the term.
 
 type condition struct {
 	field, op, value string
@@ -24,11 +27,21 @@ type ordering struct {
 
 // query is groups (or-ed) of clauses (and-ed) of alternatives (or-ed).
 type query struct {
-	groups [][][]condition
-	order  []ordering
+	groups       [][][]condition
+	order        []ordering
+	noTextSearch bool
 }
 
-var operators = []string{"ISNOTEMPTY", "ISEMPTY", "STARTSWITH", "LIKE", "!=", "IN", "="}
+// textQuery is the "field" of ServiceNow's keyword search condition.
+const textQuery = "123TEXTQUERY321"
+
+// Server-side values the instance evaluates.
+const (
+	currentUser    = "javascript:gs.getUserID()"
+	beginningToday = "javascript:gs.beginningOfToday()"
+)
+
+var operators = []string{"ISNOTEMPTY", "ISEMPTY", "STARTSWITH", "LIKE", "!=", ">=", "IN", "="}
 
 func parseQuery(encoded string, fields []string) (*query, error) {
 	q := &query{}
@@ -77,6 +90,9 @@ func parseQuery(encoded string, fields []string) (*query, error) {
 }
 
 func parseCondition(term string, fields []string) (condition, error) {
+	if words, ok := strings.CutPrefix(term, textQuery+"="); ok {
+		return condition{field: textQuery, op: "=", value: words}, nil
+	}
 	best := -1
 	var op string
 	for _, candidate := range operators {
@@ -95,7 +111,7 @@ func parseCondition(term string, fields []string) (condition, error) {
 	if (op == "ISEMPTY" || op == "ISNOTEMPTY") && c.value != "" {
 		return condition{}, fmt.Errorf("cannot read the condition %q", term)
 	}
-	if strings.HasPrefix(strings.ToLower(c.value), "javascript:") && c.value != "javascript:gs.getUserID()" {
+	if strings.HasPrefix(strings.ToLower(c.value), "javascript:") && c.value != currentUser && c.value != beginningToday {
 		return condition{}, fmt.Errorf("script not allowed in query: %q", c.value)
 	}
 	return c, nil
@@ -111,6 +127,13 @@ func (q *query) matches(get func(name string) string, user *User) bool {
 		for _, alternatives := range group {
 			any := false
 			for _, c := range alternatives {
+				if c.field == textQuery {
+					if !q.noTextSearch && textMatches(get, c.value) {
+						any = true
+						break
+					}
+					continue
+				}
 				if c.matches(get, user) {
 					any = true
 					break
@@ -131,8 +154,11 @@ func (q *query) matches(get func(name string) string, user *User) bool {
 func (c condition) matches(get func(name string) string, user *User) bool {
 	v := get(c.field)
 	want := c.value
-	if want == "javascript:gs.getUserID()" {
+	switch want {
+	case currentUser:
 		want = user.SysID
+	case beginningToday:
+		want = time.Now().UTC().Format("2006-01-02")
 	}
 	switch c.op {
 	case "=":
@@ -143,6 +169,8 @@ func (c condition) matches(get func(name string) string, user *User) bool {
 		return strings.Contains(strings.ToLower(v), strings.ToLower(want))
 	case "STARTSWITH":
 		return strings.HasPrefix(strings.ToLower(v), strings.ToLower(want))
+	case ">=":
+		return v != "" && v >= want
 	case "IN":
 		return slices.Contains(strings.Split(want, ","), v)
 	case "ISEMPTY":

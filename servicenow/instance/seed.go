@@ -113,6 +113,7 @@ func (s *Instance) seed() {
 	}
 	s.nextInc = 10001 + len(rows)
 	s.seedApprovals(base)
+	s.seedKnowledge(base)
 }
 
 // seedApprovals adds changes and catalog requests that wait for the demo

@@ -267,6 +267,8 @@ func (s *Instance) rows(table string, user *User) []record {
 		}
 	case "sysapproval_approver":
 		out = s.approvalRows(user)
+	case "kb_knowledge":
+		out = s.articleRows(user)
 	}
 	return out
 }
@@ -307,6 +309,7 @@ func (s *Instance) query(table, encoded string, user *User) ([]record, error) {
 	if err != nil {
 		return nil, err
 	}
+	q.noTextSearch = s.NoTextSearch
 	var out []record
 	for _, r := range s.rows(table, user) {
 		get := func(name string) string { f, _ := s.field(table, r, name, user); return f.value }

@@ -143,6 +143,7 @@ func New() *Server {
 	mux.HandleFunc("GET /v1/.well-known/keys", s.keys)
 	mux.HandleFunc("POST /{tenant}/oauth2/v2.0/token", s.token)
 	mux.HandleFunc("GET /msi/token", s.managedIdentity)
+	mux.HandleFunc("POST /{region}/v3/conversations", s.createConversation)
 	mux.HandleFunc("/{region}/v3/conversations/{conversation}/activities", s.connector)
 	mux.HandleFunc("/{region}/v3/conversations/{conversation}/activities/{activity}", s.connector)
 	s.Server = httptest.NewUnstartedServer(mux)
@@ -396,6 +397,49 @@ func (s *Server) connector(w http.ResponseWriter, r *http.Request) {
 	default:
 		w.WriteHeader(http.StatusOK)
 	}
+}
+
+// PersonalChatOf is the id of the 1:1 conversation the connector gives a bot
+// and a member: the tests' convention, "a:<id without 29:>-personal".
+func PersonalChatOf(memberID string) string {
+	return "a:" + strings.TrimPrefix(memberID, "29:") + "-personal"
+}
+
+// createConversation starts (or finds) the bot's 1:1 conversation with one
+// member, as Teams does, and records the request.
+func (s *Server) createConversation(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	rec := Activity{Method: r.Method, Path: r.URL.Path, Authorization: r.Header.Get("Authorization")}
+	_ = json.Unmarshal(body, &rec.Body)
+	s.mu.Lock()
+	requireToken := s.RequireBotToken
+	s.mu.Unlock()
+	if tok, _ := strings.CutPrefix(rec.Authorization, "Bearer "); requireToken && !s.ValidBotToken(tok) {
+		rec.Status = http.StatusUnauthorized
+		s.record(rec, false)
+		writeJSON(w, rec.Status, errorBody("Unauthorized", "Authorization has been denied for this request."))
+		return
+	}
+	var req struct {
+		Members []struct {
+			ID string `json:"id"`
+		} `json:"members"`
+		ChannelData struct {
+			Tenant struct {
+				ID string `json:"id"`
+			} `json:"tenant"`
+		} `json:"channelData"`
+	}
+	if json.Unmarshal(body, &req) != nil || len(req.Members) != 1 || req.Members[0].ID == "" || req.ChannelData.Tenant.ID == "" {
+		rec.Status = http.StatusBadRequest
+		s.record(rec, false)
+		writeJSON(w, rec.Status, errorBody("BadArgument", "one member and the tenant are required"))
+		return
+	}
+	rec.Status = http.StatusCreated
+	rec.ConversationID = PersonalChatOf(req.Members[0].ID)
+	s.record(rec, false)
+	writeJSON(w, http.StatusCreated, map[string]string{"id": rec.ConversationID})
 }
 
 // RemoveConversation makes the connector refuse the bot's messages to a

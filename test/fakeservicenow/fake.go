@@ -63,6 +63,7 @@ type Request struct {
 type Failure struct {
 	Path       string        // e.g. "/api/now/table/incident" or "/oauth_token.do"
 	Method     string        // only requests of this method; any when empty
+	Query      string        // only requests whose sysparm_query holds this; any when empty
 	Status     int           // 0 with Hang set: no answer for Hang
 	RetryAfter string        // Retry-After header, for 429
 	Hang       time.Duration // wait this long before answering (or before Status)
@@ -158,7 +159,8 @@ func (s *Server) failing(next http.Handler) http.Handler {
 		s.mu.Lock()
 		var f *Failure
 		for i := range s.failures {
-			if strings.HasPrefix(r.URL.Path, s.failures[i].Path) && (s.failures[i].Method == "" || s.failures[i].Method == r.Method) {
+			if strings.HasPrefix(r.URL.Path, s.failures[i].Path) && (s.failures[i].Method == "" || s.failures[i].Method == r.Method) &&
+				strings.Contains(r.URL.Query().Get("sysparm_query"), s.failures[i].Query) {
 				ff := s.failures[i]
 				f = &ff
 				s.failures = append(s.failures[:i], s.failures[i+1:]...)

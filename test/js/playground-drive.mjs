@@ -3,7 +3,8 @@
 // round trip in the browser, the verification code, the incidents card, the
 // create form, the approvals card and a click on Approve, and the
 // notification that arrives when the demo's agent comments on the new
-// incident. Saves a screenshot of every step.
+// incident, and a search of the message extension whose result is shared.
+// Saves a screenshot of every step.
 //
 // usage: node playground-drive.mjs PLAYGROUND_URL SCREENSHOT_DIR
 // exit 0 when every step was seen; 1 with the failed step otherwise.
@@ -111,6 +112,31 @@ try {
   await page.getByText("notifications off").last().waitFor();
   await shot("notification-card");
   console.log(`notified of ${number}`);
+
+  // The message extension: search incidents from the compose box, insert the
+  // result and send it (the Playground asks for the command and parameter).
+  await page.getByRole("button", { name: "Trigger Message Extension App" }).click();
+  await page.getByText("Search Command").click();
+  await page.getByText("Specify Command ID or Parameter").click();
+  await page.getByPlaceholder("Command ID").fill("searchIncidents");
+  await page.getByPlaceholder("Parameter name").fill("query");
+  await page.getByPlaceholder("Enter a search term").fill("printer");
+  await page.keyboard.press("Enter");
+  const extension = page.getByText("Search-Based Message Extension").locator("xpath=ancestor::div[.//input][1]");
+  const result = extension.getByText("INC0010002 · New");
+  await result.waitFor();
+  await shot("search-results");
+  await result.click();
+  await page.waitForTimeout(500);
+  await shot("search-inserted");
+  await page.getByRole("button", { name: "Send Message" }).click();
+  const shared = page.locator(".ac-adaptiveCard", { hasText: "Printer on 3rd floor jams" }).last();
+  await shared.waitFor();
+  await shared.getByText("Open in ServiceNow").waitFor();
+  await shot("search-shared-card");
+  await page.waitForTimeout(1500);
+  if (await page.getByText("I don't know the command").count()) throw new Error("the bot answered a shared card as if it were a command");
+  console.log("shared INC0010002");
 } catch (err) {
   await shot("failure").catch(() => {});
   console.error(`step ${step + 1} failed: ${err.message}`);

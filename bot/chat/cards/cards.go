@@ -77,6 +77,7 @@ type Choice struct {
 
 // Card is an Adaptive Card.
 type Card struct {
+	Version  string // the schema version; Version when empty
 	Body     []Element
 	Actions  []Element
 	Fallback string   // plain text for clients that cannot render the card
@@ -103,10 +104,14 @@ type cardJSON struct {
 
 // JSON returns the card as the Adaptive Card JSON object.
 func (c Card) JSON() any {
+	version := c.Version
+	if version == "" {
+		version = Version
+	}
 	return cardJSON{
 		Type:     "AdaptiveCard",
 		Schema:   "http://adaptivecards.io/schemas/adaptive-card.json",
-		Version:  Version,
+		Version:  version,
 		Body:     nonNil(c.Body),
 		Actions:  c.Actions,
 		Fallback: c.Fallback,

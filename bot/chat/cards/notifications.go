@@ -2,6 +2,7 @@ package cards
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"snowbot/servicenow"
@@ -15,18 +16,19 @@ type Change struct {
 	Commented bool
 }
 
-// fieldLabels name the fields a person is told about.
-var fieldLabels = map[string]string{
-	"state": "State", "priority": "Priority", "assigned_to": "Assigned to", "assignment_group": "Assignment group",
-	"urgency": "Urgency", "impact": "Impact", "short_description": "Short description", "comments": "Comments",
+// fieldLabels name the fields a person is told about, in the order they are told.
+var fieldLabels = []struct{ field, label string }{
+	{"state", "state"}, {"priority", "priority"}, {"assigned_to", "assigned to"}, {"assignment_group", "assignment group"},
+	{"urgency", "urgency"}, {"impact", "impact"}, {"short_description", "short description"},
 }
 
-// What a notification card says at the top.
+// What a notification card says at the top: the same words whatever order
+// the events came in.
 func (c Change) headline(number string) string {
 	var changed []string
-	for _, f := range c.Fields {
-		if l, ok := fieldLabels[f]; ok && f != "comments" {
-			changed = append(changed, strings.ToLower(l))
+	for _, l := range fieldLabels {
+		if slices.Contains(c.Fields, l.field) {
+			changed = append(changed, l.label)
 		}
 	}
 	switch {

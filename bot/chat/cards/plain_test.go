@@ -47,3 +47,11 @@ func FuzzPlainIsNeededWheneverItChangesText(f *testing.F) {
 		}
 	})
 }
+
+func TestSnippetIsTheTextOfTheHTML(t *testing.T) {
+	got := Snippet(`<h1>Title</h1><p>Open <b>Settings</b> &amp; choose <code>Corp</code>.</p><script>alert(1)</script><style>p{}</style><ul><li>one</li><li>two</li></ul>`)
+	want := `Title Open Settings & choose Corp. one two`
+	if got != want {
+		t.Errorf("Snippet = %q, want %q", got, want)
+	}
+}

@@ -1,0 +1,86 @@
+package servicenow
+
+import (
+	"net/url"
+	"strings"
+)
+
+// RecordRef names a record that a link of the instance's UI points to: a
+// table and a sys_id, or for a knowledge article its number.
+type RecordRef struct {
+	Table  string // incident or kb_knowledge
+	SysID  string
+	Number string // kb_knowledge only, when the link names the article by number
+}
+
+// ParseRecordURL reads a link to an incident or a knowledge article of the
+// instance at instanceURL, in the shapes ServiceNow's interfaces produce:
+//
+//	/incident.do?sys_id=…
+//	/nav_to.do?uri=incident.do?sys_id=… (the uri encoded or not)
+//	/now/nav/ui/classic/params/target/incident.do%3Fsys_id%3D…
+//	/now/sow/record/incident/<sys_id>           (Service Operations Workspace)
+//	/kb_view.do?sysparm_article=KB… or ?sys_kb_id=…
+//
+// Anything else, another host, or an id that is not one is not a record: ok
+// is false rather than a guess.
+func ParseRecordURL(instanceURL, raw string) (ref RecordRef, ok bool) {
+	instance, err := url.Parse(instanceURL)
+	if err != nil {
+		return RecordRef{}, false
+	}
+	u, err := url.Parse(strings.TrimSpace(raw))
+	if err != nil || !strings.EqualFold(u.Hostname(), instance.Hostname()) || u.Port() != instance.Port() ||
+		(u.Scheme != "https" && u.Scheme != instance.Scheme) {
+		return RecordRef{}, false
+	}
+	return recordAt(u.Path, u.Query(), 0)
+}
+
+// recordAt reads a path and query of the UI; a wrapper (nav_to.do, the Next
+// Experience's classic target) holds another one, read in turn.
+func recordAt(path string, query url.Values, depth int) (RecordRef, bool) {
+	if depth > 2 {
+		return RecordRef{}, false
+	}
+	path = "/" + strings.TrimLeft(path, "/")
+	switch {
+	case path == "/incident.do":
+		return byID("incident", query.Get("sys_id"))
+	case path == "/kb_view.do":
+		if n, ok := ParseArticleNumber(query.Get("sysparm_article")); ok {
+			return RecordRef{Table: "kb_knowledge", Number: n}, true
+		}
+		return byID("kb_knowledge", query.Get("sys_kb_id"))
+	case path == "/nav_to.do":
+		return inner(query.Get("uri"), depth)
+	case strings.HasPrefix(path, "/now/nav/ui/classic/params/target/"):
+		return inner(strings.TrimPrefix(path, "/now/nav/ui/classic/params/target/"), depth)
+	case strings.HasPrefix(path, "/now/sow/record/incident/"):
+		id, _, _ := strings.Cut(strings.TrimPrefix(path, "/now/sow/record/incident/"), "/")
+		return byID("incident", id)
+	}
+	return RecordRef{}, false
+}
+
+// inner reads a wrapped UI address such as "incident.do?sys_id=…", decoding
+// it once more when it arrives encoded ("incident.do%3Fsys_id%3D…").
+func inner(s string, depth int) (RecordRef, bool) {
+	if !strings.Contains(s, "?") {
+		if d, err := url.QueryUnescape(s); err == nil {
+			s = d
+		}
+	}
+	u, err := url.Parse(s)
+	if err != nil || u.Host != "" || u.Scheme != "" {
+		return RecordRef{}, false
+	}
+	return recordAt(u.Path, u.Query(), depth+1)
+}
+
+func byID(table, id string) (RecordRef, bool) {
+	if !ValidSysID(id) {
+		return RecordRef{}, false
+	}
+	return RecordRef{Table: table, SysID: strings.ToLower(id)}, true
+}

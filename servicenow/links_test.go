@@ -1,0 +1,53 @@
+package servicenow
+
+import "testing"
+
+func TestParseRecordURL(t *testing.T) {
+	const base = "https://acme.service-now.com"
+	const id = "1c000000000000000000000000000001"
+	good := map[string]RecordRef{
+		base + "/incident.do?sys_id=" + id:                                            {Table: "incident", SysID: id},
+		base + "/incident.do?sysparm_view=ess&sys_id=" + id:                           {Table: "incident", SysID: id},
+		"https://ACME.service-now.com/incident.do?sys_id=" + id:                       {Table: "incident", SysID: id},
+		base + "/nav_to.do?uri=incident.do?sys_id=" + id:                              {Table: "incident", SysID: id},
+		base + "/nav_to.do?uri=%2Fincident.do%3Fsys_id%3D" + id:                       {Table: "incident", SysID: id},
+		base + "/nav_to.do?uri=incident.do%253Fsys_id%253D" + id:                      {Table: "incident", SysID: id},
+		base + "/now/nav/ui/classic/params/target/incident.do%3Fsys_id%3D" + id:       {Table: "incident", SysID: id},
+		base + "/now/nav/ui/classic/params/target/incident.do%253Fsys_id%253D" + id:   {Table: "incident", SysID: id},
+		base + "/now/sow/record/incident/" + id:                                       {Table: "incident", SysID: id},
+		base + "/now/sow/record/incident/" + id + "/params/selected-tab-index/1":      {Table: "incident", SysID: id},
+		base + "/kb_view.do?sysparm_article=kb0010001":                                {Table: "kb_knowledge", Number: "KB0010001"},
+		base + "/kb_view.do?sys_kb_id=" + id:                                          {Table: "kb_knowledge", SysID: id},
+		base + "/nav_to.do?uri=kb_view.do?sysparm_article=KB0010002":                  {Table: "kb_knowledge", Number: "KB0010002"},
+		base + "/now/nav/ui/classic/params/target/kb_view.do%3Fsysparm_article%3DKB1": {Table: "kb_knowledge", Number: "KB1"},
+	}
+	for raw, want := range good {
+		got, ok := ParseRecordURL(base, raw)
+		if !ok || got != want {
+			t.Errorf("%s: %+v, %v", raw, got, ok)
+		}
+	}
+	bad := []string{
+		"https://evil.example/incident.do?sys_id=" + id,                       // another host
+		"https://acme.service-now.com.evil.example/incident.do?sys_id=" + id,  // a look-alike
+		"http://acme.service-now.com/incident.do?sys_id=" + id,                // plain http to an https instance
+		base + "/incident.do?sys_id=../../etc",                                // not a sys_id
+		base + "/incident.do?sys_id=" + id + "0",                              // too long
+		base + "/change_request.do?sys_id=" + id,                              // a table snowbot does not show
+		base + "/nav_to.do?uri=https://evil.example/incident.do?sys_id=" + id, // a wrapped absolute URL
+		base + "/nav_to.do?uri=nav_to.do?uri=nav_to.do?uri=nav_to.do?uri=incident.do?sys_id=" + id,
+		base + "/kb_view.do?sysparm_article=KB0010001^ORnumberISNOTEMPTY",
+		base + "/now/sow/record/problem/" + id,
+		"not a url at all",
+		base,
+	}
+	for _, raw := range bad {
+		if got, ok := ParseRecordURL(base, raw); ok {
+			t.Errorf("%s read as %+v", raw, got)
+		}
+	}
+	// The demo instance is served over plain http on loopback.
+	if _, ok := ParseRecordURL("http://127.0.0.1:8080", "http://127.0.0.1:8080/incident.do?sys_id="+id); !ok {
+		t.Error("an http instance's own link")
+	}
+}
