@@ -12,8 +12,8 @@ import (
 	"strings"
 
 	"github.com/joho/godotenv"
-	"github.com/redis/go-redis/v9"
 
+	"snowbot/auth/store/redisstore"
 	"snowbot/bot/chat"
 	"snowbot/manifest"
 )
@@ -389,7 +389,7 @@ func (v *validator) store(name, def string) string {
 			v.fail(name, "bolt:// needs a file path, e.g. bolt://data/snowbot.db")
 		}
 	case strings.HasPrefix(s, "redis://"), strings.HasPrefix(s, "rediss://"):
-		if _, err := redis.ParseURL(s); err != nil {
+		if _, _, err := redisstore.ParseURL(s); err != nil {
 			v.fail(name, "is not a valid Redis URL: "+redactURLError(err))
 		}
 	default:

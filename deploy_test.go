@@ -15,7 +15,9 @@ func TestBicepAppSettingsMatchTheConfiguration(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	appService := []string{"WEBSITES_PORT", "WEBSITES_ENABLE_APP_SERVICE_STORAGE"}
+	// App Service's own settings, and AZURE_CLIENT_ID, which azidentity reads
+	// to pick the user-assigned managed identity.
+	appService := []string{"WEBSITES_PORT", "WEBSITES_ENABLE_APP_SERVICE_STORAGE", "AZURE_CLIENT_ID"}
 	set := map[string]string{}
 	for _, m := range regexp.MustCompile(`\{ name: '([A-Z_]+)', value: ([^}]+) \}`).FindAllStringSubmatch(string(bicep), -1) {
 		set[m[1]] = m[2]
@@ -32,6 +34,9 @@ func TestBicepAppSettingsMatchTheConfiguration(t *testing.T) {
 		if v := set[secret]; !strings.HasPrefix(v, "ref(") {
 			t.Errorf("%s is not a Key Vault reference: %s", secret, v)
 		}
+	}
+	if set["WEBSITES_ENABLE_APP_SERVICE_STORAGE"] != "'false'" || strings.Contains(string(bicep), "bolt:///home") {
+		t.Error("the store must not be on /home, an SMB share where bbolt's lock and memory map are unreliable")
 	}
 	if set["WEBSITES_PORT"] != "'3978'" || set["PORT"] != "'3978'" {
 		t.Errorf("WEBSITES_PORT %s and PORT %s must agree with the image's port 3978", set["WEBSITES_PORT"], set["PORT"])
@@ -55,9 +60,22 @@ func TestDockerfileBuildsAStaticNonRootImage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"CGO_ENABLED=0", "go build", "USER nonroot", "EXPOSE 3978", `ENTRYPOINT ["/snowbot"]`} {
+	for _, want := range []string{"CGO_ENABLED=0", "go build", "-trimpath", "-X main.version=${VERSION}", "-X main.commit=${COMMIT}",
+		"USER nonroot", "EXPOSE 3978", `ENTRYPOINT ["/snowbot"]`} {
 		if !strings.Contains(string(df), want) {
 			t.Errorf("deploy/Dockerfile lacks %q", want)
+		}
+	}
+	if strings.Contains(string(df), "mkdir") {
+		t.Error("deploy/Dockerfile makes a directory the image does not use")
+	}
+	ignore, err := os.ReadFile(".dockerignore")
+	if err != nil {
+		t.Fatal("no .dockerignore: the build context would carry .env, data/ and node_modules")
+	}
+	for _, want := range []string{".env", "data/", "test/js/node_modules/", ".git"} {
+		if !strings.Contains(string(ignore), want+"\n") {
+			t.Errorf(".dockerignore lacks %s", want)
 		}
 	}
 	if strings.Count(string(df), "FROM ") < 2 {

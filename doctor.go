@@ -15,6 +15,7 @@ import (
 
 	"snowbot/auth"
 	"snowbot/auth/store/boltstore"
+	"snowbot/auth/store/redisstore"
 	"snowbot/bot/channelauth"
 )
 
@@ -212,7 +213,11 @@ func (d *doctor) storeAndKey(ctx context.Context, cfg *Config) {
 	}
 	defer st.Close()
 	if err := st.Ping(ctx); err != nil {
-		d.fail("store "+redactStoreURL(cfg.StoreURL)+" does not answer: "+err.Error(), "check STORE_URL and that the store is reachable")
+		fix := "check STORE_URL and that the store is reachable"
+		if _, entra, _ := redisstore.ParseURL(cfg.StoreURL); entra {
+			fix = "with auth=entra the bot signs in to Redis as its Microsoft Entra identity: on App Service the web app needs its managed identity (AZURE_CLIENT_ID = its client id) and an access policy assignment on the Redis database for its object id; run doctor where that identity is available (or after az login as a user with an access policy assignment)"
+		}
+		d.fail("store "+redactStoreURL(cfg.StoreURL)+" does not answer: "+err.Error(), fix)
 		return
 	}
 	d.pass("store %s opens", redactStoreURL(cfg.StoreURL))

@@ -2,7 +2,7 @@
 // ServiceNow incidents from a chat, each person signed in to ServiceNow as
 // themselves.
 //
-// Subcommands: serve (the default), demo, manifest, doctor.
+// Subcommands: serve (the default), demo, manifest, doctor, version.
 package main
 
 import (
@@ -39,6 +39,7 @@ commands:
   demo       run the bot with a built-in demo ServiceNow instance on loopback
   manifest   write the Teams app package (-o FILE, default snowbot-teams-app.zip)
   doctor     check the configuration end to end
+  version    print the version and the commit it was built from
 `
 
 // run dispatches a subcommand and returns the process exit code.
@@ -59,6 +60,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return doctorCommand(ctx, args, stdout, stderr)
 	case "demo":
 		return demoCommand(ctx, args, stdout, stderr)
+	case "version", "--version":
+		return versionCommand(stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -200,7 +200,7 @@ func healthHandler(st store.Store, b *bot.Bot) http.Handler {
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "no-store")
 		_ = json.NewEncoder(w).Encode(map[string]any{
-			"status": "ok", "store": state,
+			"status": "ok", "store": state, "version": version, "commit": buildCommit(),
 			"turns_in_flight": b.InFlight(), "goroutines": runtime.NumGoroutine(),
 		})
 	})

@@ -1,14 +1,15 @@
 // snowbot on Azure App Service for Linux containers: the plan, the web app
 // (HTTPS only, health check, Always On), a Key Vault holding the secrets
-// (read by the app through a user-assigned managed identity), the Azure Bot
-// with its Microsoft Teams channel, and Azure Cache for Redis when more than
-// one instance runs.
+// (read by the app through a user-assigned managed identity, which also pulls
+// the image), the Azure Bot with its Microsoft Teams channel, and the store:
+// Azure Managed Redis with Microsoft Entra ID authentication (no key
+// anywhere) by default.
 //
 // Deploy:  az deployment group create -g <group> -f deploy/main.bicep -p deploy/main.bicepparam
 
 targetScope = 'resourceGroup'
 
-@description('Base name of every resource (letters, digits, hyphens).')
+@description('Base name: 3 to 20 lowercase letters, digits and single hyphens, starting with a letter and ending with a letter or digit. It is the web app\'s name (https://<name>.azurewebsites.net), so it must be free in all of Azure.')
 @minLength(3)
 @maxLength(20)
 param name string
@@ -21,16 +22,35 @@ param image string
 @description('Name of the Azure Container Registry holding the image, in this resource group; empty for a public registry.')
 param acrName string = ''
 
-@description('App Service plan size.')
+@description('App Service plan size. Basic (B1-B3) runs at most 3 instances.')
+@allowed([
+  'B1'
+  'B2'
+  'B3'
+  'P0v3'
+  'P1v3'
+])
 param planSku string = 'B1'
 
-@description('Instances of the bot. More than one needs Redis, which is then created.')
+@description('Instances of the bot (at most 3, which every allowed plan size runs). With store=local it is always 1.')
 @minValue(1)
-@maxValue(10)
+@maxValue(3)
 param instanceCount int = 1
 
-@description('Use Azure Cache for Redis even with one instance (recommended in production: no overlap of two processes on one store file during restarts).')
-param useRedis bool = instanceCount > 1
+@description('Where the bot keeps its state. managedRedis: Azure Managed Redis created here, reached with the web app\'s managed identity (Microsoft Entra ID), replicated: nobody has to sign in again after a restart or a failover. existingRedis: the Redis at existingStoreUrl. local: a file in the container, lost at every restart and redeployment (everyone signs in again then): for a trial only, one instance.')
+@allowed([
+  'managedRedis'
+  'existingRedis'
+  'local'
+])
+param store string = 'managedRedis'
+
+@description('With store=existingRedis: its STORE_URL, e.g. rediss://<host>:10000/0?auth=entra (grant the web app\'s identity access) or rediss://:<key>@<host>:6380/0. Kept in Key Vault.')
+@secure()
+param existingStoreUrl string = ''
+
+@description('Azure Managed Redis size with store=managedRedis. Balanced_B0 is the smallest.')
+param redisSku string = 'Balanced_B0'
 
 @description('Custom https address of the bot, if any; default https://<name>.azurewebsites.net.')
 param publicBaseUrl string = ''
@@ -99,7 +119,25 @@ param servicenowWebhookSecret string = ''
 ])
 param logLevel string = 'info'
 
+// Names. Every name is derived here, and deploy_test.go evaluates these
+// expressions for the shortest and the longest allowed name against Azure's
+// rules for each resource type. The rule: globally unique names are a type
+// prefix, the base name without hyphens (so never a double or trailing
+// hyphen), and a suffix unique to the resource group and the base name
+// (uniqueString: 13 lowercase letters and digits), cut only where the type's
+// length limit needs it and never below 8 characters of suffix.
+var suffix = uniqueString(resourceGroup().id, name)
+var compact = toLower(replace(name, '-', ''))
 var appName = name
+var planName = 'plan-${compact}'
+var identityName = 'id-${compact}'
+var vaultName = 'kv-${take(compact, 7)}-${suffix}'
+var redisName = 'redis-${compact}-${suffix}'
+var botName = 'bot-${compact}-${take(suffix, 8)}'
+var redisAccessName = 'snowbot${take(suffix, 8)}'
+
+var instances = store == 'local' ? 1 : instanceCount
+var useManagedRedis = store == 'managedRedis'
 var host = '${appName}.azurewebsites.net'
 var baseUrl = empty(publicBaseUrl) ? 'https://${host}' : publicBaseUrl
 var useMsiBot = microsoftAppType == 'UserAssignedMSI'
@@ -108,7 +146,7 @@ var acrPull = subscriptionResourceId('Microsoft.Authorization/roleDefinitions', 
 
 // One identity reads the Key Vault and pulls the image; with UserAssignedMSI it is also the bot.
 resource identity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' = {
-  name: '${name}-id'
+  name: identityName
   location: location
 }
 
@@ -116,7 +154,7 @@ var botAppId = useMsiBot ? identity.properties.clientId : microsoftAppId
 var botTenantId = useMsiBot ? identity.properties.tenantId : microsoftAppTenantId
 
 resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
-  name: take('${name}-kv-${uniqueString(resourceGroup().id)}', 24)
+  name: vaultName
   location: location
   properties: {
     tenantId: tenant().tenantId
@@ -154,19 +192,46 @@ resource imagePuller 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (
   }
 }
 
-resource redis 'Microsoft.Cache/redis@2023-08-01' = if (useRedis) {
-  name: '${name}-redis'
+// Azure Managed Redis: TLS on port 10000, one endpoint for the whole cache
+// (EnterpriseCluster, so a plain client works), no access keys: the web app's
+// identity signs in with Microsoft Entra ID. Replicated, with an append-only
+// file written every second.
+resource redis 'Microsoft.Cache/redisEnterprise@2025-04-01' = if (useManagedRedis) {
+  name: redisName
   location: location
+  sku: {
+    name: redisSku
+  }
   properties: {
-    sku: {
-      // Standard is replicated: a failover keeps everyone signed in.
-      name: 'Standard'
-      family: 'C'
-      capacity: 1
-    }
-    enableNonSslPort: false
     minimumTlsVersion: '1.2'
-    publicNetworkAccess: 'Enabled'
+    highAvailability: 'Enabled'
+  }
+}
+
+resource redisDatabase 'Microsoft.Cache/redisEnterprise/databases@2025-04-01' = if (useManagedRedis) {
+  parent: redis
+  name: 'default'
+  properties: {
+    clientProtocol: 'Encrypted'
+    port: 10000
+    clusteringPolicy: 'EnterpriseCluster'
+    evictionPolicy: 'NoEviction'
+    accessKeysAuthentication: 'Disabled'
+    persistence: {
+      aofEnabled: true
+      aofFrequency: '1s'
+    }
+  }
+}
+
+resource redisAccess 'Microsoft.Cache/redisEnterprise/databases/accessPolicyAssignments@2025-04-01' = if (useManagedRedis) {
+  parent: redisDatabase
+  name: redisAccessName
+  properties: {
+    accessPolicyName: 'default'
+    user: {
+      objectId: identity.properties.principalId
+    }
   }
 }
 
@@ -211,19 +276,27 @@ resource appPassword 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (!useMs
   }
 }
 
-resource storeUrl 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (useRedis) {
+resource storeUrl 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (store == 'existingRedis') {
   parent: vault
   name: 'store-url'
   properties: {
-    value: useRedis ? 'rediss://:${redis.listKeys().primaryKey}@${redis.properties.hostName}:${redis.properties.sslPort}/0' : ''
+    value: existingStoreUrl
   }
 }
 
 func ref(vaultName string, secret string) string => '@Microsoft.KeyVault(VaultName=${vaultName};SecretName=${secret})'
 
+// STORE_URL: Managed Redis by its host name (not a secret: no key), an
+// existing Redis from Key Vault, or a file inside the container (not on
+// /home, an SMB share where file locks and memory maps are unreliable).
+var storeSetting = useManagedRedis
+  ? 'rediss://${redis!.properties.hostName}:10000/0?auth=entra'
+  : store == 'existingRedis' ? ref(vault.name, 'store-url') : 'bolt:///tmp/snowbot/snowbot.db'
+
 var appSettings = concat([
   { name: 'WEBSITES_PORT', value: '3978' }
-  { name: 'WEBSITES_ENABLE_APP_SERVICE_STORAGE', value: 'true' }
+  { name: 'WEBSITES_ENABLE_APP_SERVICE_STORAGE', value: 'false' }
+  { name: 'AZURE_CLIENT_ID', value: identity.properties.clientId }
   { name: 'PORT', value: '3978' }
   { name: 'PUBLIC_BASE_URL', value: baseUrl }
   { name: 'MICROSOFT_APP_ID', value: botAppId }
@@ -238,7 +311,7 @@ var appSettings = concat([
   { name: 'SERVICENOW_PKCE', value: string(servicenowPkce) }
   { name: 'SERVICENOW_RESOLVE_CODE', value: servicenowResolveCode }
   { name: 'TOKEN_ENCRYPTION_KEY', value: ref(vault.name, encryptionKey.name) }
-  { name: 'STORE_URL', value: useRedis ? ref(vault.name, 'store-url') : 'bolt:///home/data/snowbot.db' }
+  { name: 'STORE_URL', value: storeSetting }
   { name: 'LOG_LEVEL', value: logLevel }
 ], useMsiBot ? [] : [
   { name: 'MICROSOFT_APP_PASSWORD', value: ref(vault.name, 'microsoft-app-password') }
@@ -249,12 +322,12 @@ var appSettings = concat([
 ])
 
 resource plan 'Microsoft.Web/serverfarms@2023-12-01' = {
-  name: '${name}-plan'
+  name: planName
   location: location
   kind: 'linux'
   sku: {
     name: planSku
-    capacity: instanceCount
+    capacity: instances
   }
   properties: {
     reserved: true // Linux
@@ -287,19 +360,23 @@ resource site 'Microsoft.Web/sites@2023-12-01' = {
       appSettings: appSettings
     }
   }
+  // Everything the app needs at its first start: the rights to read the
+  // vault and pull the image, the secrets, and its access to Redis.
   dependsOn: [
     vaultReader
+    imagePuller
     clientSecret
     encryptionKey
     appPassword
     previousKeys
     webhookSecret
     storeUrl
+    redisAccess
   ]
 }
 
 resource bot 'Microsoft.BotService/botServices@2022-09-15' = {
-  name: '${name}-bot'
+  name: botName
   location: 'global'
   kind: 'azurebot'
   sku: {
@@ -334,4 +411,4 @@ output servicenowRedirectUrl string = '${baseUrl}/auth/callback'
 output microsoftAppId string = botAppId
 output microsoftAppTenantId string = botTenantId
 output keyVaultName string = vault.name
-output storeUrl string = useRedis ? 'rediss://… (in Key Vault secret store-url)' : 'bolt:///home/data/snowbot.db'
+output storeUrl string = store == 'existingRedis' ? '(Key Vault secret store-url)' : storeSetting

@@ -6,6 +6,8 @@ param name = 'contoso-snowbot'
 param image = 'contosoregistry.azurecr.io/snowbot:1.0.0'
 param acrName = 'contosoregistry'
 param instanceCount = 1
+// managedRedis (no sign-in lost), existingRedis (with existingStoreUrl) or local (a trial).
+param store = 'managedRedis'
 
 param microsoftAppType = 'SingleTenant'
 param microsoftAppId = '00000000-0000-0000-0000-000000000000'

@@ -159,3 +159,16 @@ func TestDoctorKeepsTheRedisClientsOwnLinesOut(t *testing.T) {
 		}
 	}
 }
+
+// The binary says which build it is: snowbot version, and /healthz (which the
+// deployment waits on to know the new build answers).
+func TestTheBuildIsShownByVersionAndHealthz(t *testing.T) {
+	p := launch(t, map[string]string{}, "version")
+	if code, _ := p.Wait(10 * time.Second); code != 0 {
+		t.Fatalf("snowbot version exited %d", code)
+	}
+	mustContain(t, "snowbot version", p.Logs(), "snowbot "+testVersion+" (commit "+testCommit)
+	w := newWorld(t, nil)
+	_, body := browse(t, w.bot.URL+"/healthz")
+	mustContain(t, "/healthz", body, `"version":"`+testVersion+`"`, `"commit":"`+testCommit+`"`)
+}

@@ -26,6 +26,12 @@ import (
 // botBinary is the snowbot executable under test, built once for all tests.
 var botBinary string
 
+// The version and commit the tests' binary is stamped with.
+const (
+	testVersion = "9.9.9-test"
+	testCommit  = "0123456789abcdef0123456789abcdef01234567"
+)
+
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "snowbot-e2e-")
 	if err != nil {
@@ -33,7 +39,8 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	botBinary = filepath.Join(dir, "snowbot")
-	args := []string{"build", "-o", botBinary}
+	// Stamped as the image build stamps it, so tests see what operators see.
+	args := []string{"build", "-o", botBinary, "-trimpath", "-ldflags", "-X main.version=" + testVersion + " -X main.commit=" + testCommit}
 	if raceEnabled {
 		args = append(args, "-race")
 	}

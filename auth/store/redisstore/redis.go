@@ -1,7 +1,8 @@
-// Package redisstore keeps snowbot's sign-in state in Redis (Azure Cache for
-// Redis in production), so that several instances of the bot share it: a
-// sign-in may start on one instance, come back on another and be confirmed on
-// a third. Every read-modify-write is one atomic Redis command or script.
+// Package redisstore keeps snowbot's state in Redis (Azure Managed Redis in
+// production, with Microsoft Entra ID authentication), so that several
+// instances of the bot share it: a sign-in may start on one instance, come
+// back on another and be confirmed on a third. Every read-modify-write is one
+// atomic Redis command or script.
 package redisstore
 
 import (
@@ -10,8 +11,11 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/url"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"github.com/redis/go-redis/v9"
 
 	"snowbot/auth/store"
@@ -32,12 +36,44 @@ func (quiet) Printf(context.Context, string, ...any) {}
 type Options struct {
 	// Prefix starts every key; the default is "snowbot:".
 	Prefix string
+	// Credential gets the Microsoft Entra ID tokens of a URL with auth=entra;
+	// nil: azidentity's default chain (on App Service the managed identity,
+	// the user-assigned one named by AZURE_CLIENT_ID; on a workstation the
+	// Azure CLI's sign-in).
+	Credential azcore.TokenCredential
 }
 
 // Store is a Redis-backed store.Store and store.Locker.
 type Store struct {
 	rdb    *redis.Client
 	prefix string
+	entra  *entraCredentials // nil unless the URL asks for Entra ID
+}
+
+// ParseURL reads STORE_URL's Redis form: redis:// or rediss://, with
+// go-redis' options, and auth=entra for Microsoft Entra ID authentication
+// (Azure Managed Redis: rediss://<name>.<region>.redis.azure.net:10000/0?auth=entra),
+// which takes no user name or password in the URL.
+func ParseURL(raw string) (o *redis.Options, entra bool, err error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, false, errors.New("malformed URL")
+	}
+	q := u.Query()
+	switch q.Get("auth") {
+	case "":
+	case "entra":
+		entra = true
+		if u.User != nil {
+			return nil, false, errors.New("with auth=entra the URL takes no user name or password: the identity's token is the password")
+		}
+		q.Del("auth")
+		u.RawQuery = q.Encode()
+	default:
+		return nil, false, fmt.Errorf("auth=%s is not known (auth=entra is)", q.Get("auth"))
+	}
+	o, err = redis.ParseURL(u.String())
+	return o, entra, err
 }
 
 var (
@@ -50,9 +86,20 @@ var (
 // down at start is not an error: the bot starts, answers "try again in a
 // moment", and the client reconnects when Redis is back.
 func Open(url string, opts Options) (*Store, error) {
-	o, err := redis.ParseURL(url)
+	o, entra, err := ParseURL(url)
 	if err != nil {
 		return nil, fmt.Errorf("STORE_URL is not a valid Redis URL: %w", err)
+	}
+	var creds *entraCredentials
+	if entra {
+		cred := opts.Credential
+		if cred == nil {
+			if cred, err = azidentity.NewDefaultAzureCredential(nil); err != nil {
+				return nil, fmt.Errorf("STORE_URL asks for Microsoft Entra ID, but no credential is available: %w", err)
+			}
+		}
+		creds = newEntraCredentials(cred)
+		o.StreamingCredentialsProvider = creds
 	}
 	// Fail fast when Redis is away, so a turn answers instead of hanging.
 	o.DialTimeout = 2 * time.Second
@@ -63,7 +110,7 @@ func Open(url string, opts Options) (*Store, error) {
 	if opts.Prefix == "" {
 		opts.Prefix = "snowbot:"
 	}
-	return &Store{rdb: redis.NewClient(o), prefix: opts.Prefix}, nil
+	return &Store{rdb: redis.NewClient(o), prefix: opts.Prefix, entra: creds}, nil
 }
 
 func (s *Store) tokensKey(user string) string   { return s.prefix + "tokens:" + user }
@@ -89,8 +136,13 @@ func fail(err error) error {
 // Ping reports whether Redis answers.
 func (s *Store) Ping(ctx context.Context) error { return fail(s.rdb.Ping(ctx).Err()) }
 
-// Close closes the connections.
-func (s *Store) Close() error { return s.rdb.Close() }
+// Close closes the connections (and stops renewing an Entra ID token).
+func (s *Store) Close() error {
+	if s.entra != nil {
+		s.entra.close()
+	}
+	return s.rdb.Close()
+}
 
 func (s *Store) GetTokens(ctx context.Context, user string) ([]byte, error) {
 	b, err := s.rdb.Get(ctx, s.tokensKey(user)).Bytes()
