@@ -66,20 +66,28 @@ func entraRedis(t *testing.T, oid string) (*storetest.Redis, *redis.Client) {
 	return srv, admin
 }
 
+// openWithEntra opens the store on srv with tokens from fake and writes one
+// record through it.
+func openWithEntra(t *testing.T, srv *storetest.Redis, fake *fakeEntra) *Store {
+	t.Helper()
+	s, err := Open(srv.URL()+"?auth=entra", Options{Credential: fake})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if err := s.PutTokens(context.Background(), "t/ada", []byte("sealed")); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
 const testOID = "6f1d2c3b-0000-4000-8000-00000000e17a"
 
 func TestEntraIDAuthenticatesAsTheIdentitysObjectID(t *testing.T) {
 	srv, admin := entraRedis(t, testOID)
 	fake := &fakeEntra{oid: testOID, life: time.Hour}
-	s, err := Open(srv.URL()+"?auth=entra", Options{Credential: fake})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openWithEntra(t, srv, fake)
 	ctx := context.Background()
-	if err := s.PutTokens(ctx, "t/ada", []byte("sealed")); err != nil {
-		t.Fatal(err)
-	}
 	if got, err := s.GetTokens(ctx, "t/ada"); err != nil || string(got) != "sealed" {
 		t.Fatalf("GetTokens = %q, %v", got, err)
 	}
@@ -112,15 +120,8 @@ func TestEntraIDAuthenticatesAsTheIdentitysObjectID(t *testing.T) {
 func TestEntraIDTokensAreRenewedBeforeTheyExpire(t *testing.T) {
 	srv, admin := entraRedis(t, testOID)
 	fake := &fakeEntra{oid: testOID, life: 3 * time.Second}
-	s, err := Open(srv.URL()+"?auth=entra", Options{Credential: fake})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openWithEntra(t, srv, fake)
 	ctx := context.Background()
-	if err := s.PutTokens(ctx, "t/ada", []byte("sealed")); err != nil {
-		t.Fatal(err)
-	}
 	deadline := time.Now().Add(10 * time.Second)
 	for len(fake.calls()) < 2 && time.Now().Before(deadline) {
 		time.Sleep(50 * time.Millisecond)
