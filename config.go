@@ -133,7 +133,7 @@ var (
 // LoadConfig reads and validates every setting. It returns a *ConfigError naming
 // each bad or missing variable, so an operator sees every problem at once.
 func LoadConfig(get lookupFunc) (*Config, error) {
-	v := &validator{get: get}
+	v := newValidator(get)
 	c := &Config{}
 
 	c.Port = v.port("PORT", 3978)
@@ -229,14 +229,44 @@ func LoadConfig(get lookupFunc) (*Config, error) {
 
 // validator collects problems instead of stopping at the first one.
 type validator struct {
-	get      lookupFunc
-	problems []string
-	fixes    []string
+	get        lookupFunc
+	problems   []string
+	fixes      []string
+	unresolved map[string]bool // settings holding a Key Vault reference App Service could not resolve
+}
+
+// keyVaultReference starts a Key Vault reference. App Service replaces one
+// with the secret, or, when it cannot read the secret (the role assignment
+// has not reached the vault yet, the secret is missing), passes the reference
+// on unchanged: taken as the secret it would fail far from its cause, or,
+// for a signing secret, even seem to work.
+const keyVaultReference = "@Microsoft.KeyVault("
+
+// newValidator reads settings through get, reporting each unresolved Key
+// Vault reference once, as the only problem of its setting.
+func newValidator(get lookupFunc) *validator {
+	v := &validator{unresolved: map[string]bool{}}
+	v.get = func(name string) (string, bool) {
+		s, ok := get(name)
+		if !ok || !strings.HasPrefix(strings.TrimSpace(s), keyVaultReference) {
+			return s, ok
+		}
+		if !v.unresolved[name] {
+			v.unresolved[name] = true
+			v.problems = append(v.problems, name+": is a Key Vault reference that App Service could not resolve, so the secret never reached the bot: the web app's identity needs the Key Vault Secrets User role on the vault and the secret must exist; then restart the app")
+			v.fixes = append(v.fixes, "give the web app's identity the Key Vault Secrets User role on the vault (the Bicep template does), check that the secret exists, then restart the app: az webapp restart -g <group> -n <app>")
+		}
+		return "", false
+	}
+	return v
 }
 
 func (v *validator) fail(name, msg string) { v.failFix(name, msg, "") }
 
 func (v *validator) failFix(name, msg, fix string) {
+	if v.unresolved[name] {
+		return // already reported as the reason
+	}
 	v.problems = append(v.problems, name+": "+msg)
 	v.fixes = append(v.fixes, fix)
 }
@@ -416,7 +446,7 @@ func redactURLError(err error) string {
 // from TEAMS_* settings with defaults. It needs no secret; the manifest
 // package checks the values and names the setting of each problem.
 func packageSettings(get lookupFunc) manifest.Settings {
-	v := &validator{get: get}
+	v := newValidator(get)
 	base := strings.TrimRight(v.str("PUBLIC_BASE_URL", ""), "/")
 	s := manifest.Settings{
 		AppID:         v.str("MICROSOFT_APP_ID", ""),
@@ -443,7 +473,7 @@ func packageSettings(get lookupFunc) manifest.Settings {
 
 // listenPort reads PORT alone (the demo chooses everything else itself).
 func listenPort(get lookupFunc) (int, error) {
-	v := &validator{get: get}
+	v := newValidator(get)
 	port := v.port("PORT", 3978)
 	if len(v.problems) > 0 {
 		return 0, &ConfigError{Problems: v.problems, Fixes: v.fixes}

@@ -148,3 +148,22 @@ func TestRedisURLErrorDoesNotEchoThePassword(t *testing.T) {
 		t.Fatalf("error %v", err)
 	}
 }
+
+// App Service passes a Key Vault reference it could not resolve on as it is:
+// each such setting is one problem that says so, never taken as the secret.
+func TestAnUnresolvedKeyVaultReferenceIsNamedAsSuch(t *testing.T) {
+	for _, name := range []string{"SERVICENOW_CLIENT_SECRET", "SERVICENOW_WEBHOOK_SECRET", "TOKEN_ENCRYPTION_KEY", "MICROSOFT_APP_PASSWORD", "STORE_URL"} {
+		t.Run(name, func(t *testing.T) {
+			env := validEnv()
+			env[name] = "@Microsoft.KeyVault(VaultName=kv-contoso-abc;SecretName=some-secret)"
+			_, err := LoadConfig(lookup(env))
+			ce, ok := err.(*ConfigError)
+			if !ok || len(ce.Problems) != 1 || !strings.HasPrefix(ce.Problems[0], name+": is a Key Vault reference") {
+				t.Fatalf("want one problem naming the unresolved reference in %s, got %v", name, err)
+			}
+			if !strings.Contains(ce.Fixes[0], "Key Vault Secrets User") {
+				t.Errorf("the fix does not name the role: %q", ce.Fixes[0])
+			}
+		})
+	}
+}

@@ -119,7 +119,7 @@ param servicenowWebhookSecret string = ''
 ])
 param logLevel string = 'info'
 
-// Names. Every name is derived here, and deploy_test.go evaluates these
+// Names. Every name is derived here, and bicepnames_test.go evaluates these
 // expressions for the shortest and the longest allowed name against Azure's
 // rules for each resource type. The rule: globally unique names are a type
 // prefix, the base name without hyphens (so never a double or trailing

@@ -561,3 +561,28 @@ func TestAKeyOutageAsksTheChannelToRetryWithoutAFetchStorm(t *testing.T) {
 	})
 	waitMessages(t, bf, ada.Conversation, 1)
 }
+
+// On App Service a Key Vault reference that could not be resolved reaches the
+// bot as the reference itself. Taken as the secret, a signing secret would even
+// seem to work: the bot must stop and say what happened instead.
+func TestAnUnresolvedKeyVaultReferenceStopsTheBotWithTheReason(t *testing.T) {
+	bf := newBotFramework(t)
+	env := baseEnv(t, bf, freePort(t))
+	env["SERVICENOW_WEBHOOK_SECRET"] = "@Microsoft.KeyVault(VaultName=kv-contoso-abcdefghijklm;SecretName=servicenow-webhook-secret)"
+	p := launch(t, env, "serve")
+	code, ok := p.Wait(10 * time.Second)
+	if !ok {
+		t.Fatal("snowbot started with an unresolved Key Vault reference as its webhook secret")
+	}
+	if code == 0 {
+		t.Fatal("exit code 0 with an unresolved Key Vault reference")
+	}
+	mustContain(t, "serve's error output", p.stderr.String(),
+		"SERVICENOW_WEBHOOK_SECRET: is a Key Vault reference that App Service could not resolve", "Key Vault Secrets User", "restart the app")
+
+	d := launch(t, env, "doctor")
+	if code, _ := d.Wait(20 * time.Second); code == 0 {
+		t.Fatal("doctor passed an unresolved Key Vault reference")
+	}
+	mustContain(t, "doctor's output", d.stdout.String(), "SERVICENOW_WEBHOOK_SECRET", "az webapp restart")
+}
