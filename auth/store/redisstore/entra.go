@@ -35,6 +35,7 @@ type entraCredentials struct {
 	expires   time.Time
 	listeners map[auth.CredentialsListener]struct{}
 	running   bool
+	closed    bool
 	stop      chan struct{}
 	done      chan struct{}
 }
@@ -52,6 +53,9 @@ const tokenBudget = 10 * time.Second
 func (e *entraCredentials) Subscribe(l auth.CredentialsListener) (auth.Credentials, auth.UnsubscribeFunc, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if e.closed {
+		return nil, nil, fmt.Errorf("%w: the store is closed", errEntra)
+	}
 	if e.current == nil || !e.now().Before(e.expires) {
 		ctx, cancel := context.WithTimeout(context.Background(), tokenBudget)
 		err := e.renewLocked(ctx)
@@ -164,7 +168,7 @@ func (e *entraCredentials) keepFresh() {
 func (e *entraCredentials) close() {
 	e.mu.Lock()
 	running := e.running
-	e.running = false
+	e.running, e.closed = false, true
 	e.mu.Unlock()
 	if running {
 		close(e.stop)
