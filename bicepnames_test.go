@@ -293,3 +293,45 @@ func (e *bicepEval) call(fn string) (string, error) {
 	}
 	return "", fmt.Errorf("unknown function %s/%d", fn, len(args))
 }
+
+// The GitHub workflow deploys with the same parameters file as a manual
+// deployment, so a push never undoes a choice made there; it gives the file
+// every value the file reads from the environment; and every variable and
+// secret it needs is named in deploy/README.md.
+func TestTheWorkflowDeploysWhatTheParametersFileSays(t *testing.T) {
+	workflow, err := os.ReadFile(".github/workflows/snowbot.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	params, err := os.ReadFile("deploy/main.bicepparam")
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme, err := os.ReadFile("deploy/README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := string(workflow)
+	if !strings.Contains(w, "--parameters deploy/main.bicepparam") {
+		t.Error("the workflow does not deploy with deploy/main.bicepparam")
+	}
+	if m := regexp.MustCompile(`(?m)^\s+(\w+)="\$`).FindString(w); m != "" {
+		t.Errorf("the workflow sets a parameter of its own (%s): it would undo the parameters file", strings.TrimSpace(m))
+	}
+	for _, m := range regexp.MustCompile(`readEnvironmentVariable\('(\w+)'`).FindAllStringSubmatch(string(params), -1) {
+		if !regexp.MustCompile(`(?m)^\s+` + m[1] + `: \$\{\{`).MatchString(w) {
+			t.Errorf("the parameters file reads %s from the environment, which the workflow does not set", m[1])
+		}
+		if !strings.Contains(string(readme), m[1]) {
+			t.Errorf("deploy/README.md does not say to set %s", m[1])
+		}
+	}
+	for _, m := range regexp.MustCompile(`\$\{\{ (?:vars|secrets)\.(\w+) \}\}`).FindAllStringSubmatch(w, -1) {
+		if !strings.Contains(string(readme), "`"+m[1]+"`") {
+			t.Errorf("the workflow needs %s, which deploy/README.md does not name", m[1])
+		}
+	}
+	if !strings.Contains(w, `"commit":"${{ github.sha }}"`) {
+		t.Error("the smoke check does not wait for the new commit")
+	}
+}

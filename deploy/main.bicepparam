@@ -1,9 +1,12 @@
-// Example parameters. Secrets come from the environment of the shell that
-// deploys (or from GitHub secrets in the workflow), never from this file.
+// The deployment's parameters: edit them for your deployment and commit them.
+// The manual deployment and the GitHub workflow both deploy with this file, so
+// a choice made here (store, instances, bot type, tenants) is never undone by
+// the next push. The image and the secrets come from the environment of the
+// shell that deploys (GitHub secrets in the workflow), never from this file.
 using './main.bicep'
 
 param name = 'contoso-snowbot'
-param image = 'contosoregistry.azurecr.io/snowbot:1.0.0'
+param image = readEnvironmentVariable('SNOWBOT_IMAGE')
 param acrName = 'contosoregistry'
 param instanceCount = 1
 // managedRedis (no sign-in lost), existingRedis (with existingStoreUrl) or local (a trial).
