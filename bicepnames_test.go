@@ -99,25 +99,19 @@ func TestTheWebAppDependsOnWhatItNeedsAtStart(t *testing.T) {
 // without a default; deploy/README.md names each.
 func TestTheParametersFileMatchesTheTemplate(t *testing.T) {
 	bicep := readTemplate(t)
-	params, err := os.ReadFile("deploy/main.bicepparam")
-	if err != nil {
-		t.Fatal(err)
-	}
-	readme, err := os.ReadFile("deploy/README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
+	params := readText(t, "deploy/main.bicepparam")
+	readme := readText(t, "deploy/README.md")
 	declared := map[string]bool{} // name → has a default
 	for _, m := range regexp.MustCompile(`(?m)^param (\w+) \w+( =)?`).FindAllStringSubmatch(bicep, -1) {
 		declared[m[1]] = m[2] != ""
 	}
 	set := map[string]bool{}
-	for _, m := range regexp.MustCompile(`(?m)^param (\w+) =`).FindAllStringSubmatch(string(params), -1) {
+	for _, m := range regexp.MustCompile(`(?m)^param (\w+) =`).FindAllStringSubmatch(params, -1) {
 		set[m[1]] = true
 		if _, ok := declared[m[1]]; !ok {
 			t.Errorf("main.bicepparam sets %s, which the template does not declare", m[1])
 		}
-		if !strings.Contains(string(readme), m[1]) {
+		if !strings.Contains(readme, m[1]) {
 			t.Errorf("deploy/README.md does not mention the parameter %s", m[1])
 		}
 	}
@@ -128,9 +122,12 @@ func TestTheParametersFileMatchesTheTemplate(t *testing.T) {
 	}
 }
 
-func readTemplate(t *testing.T) string {
+func readTemplate(t *testing.T) string { return readText(t, "deploy/main.bicep") }
+
+// readText reads a file of the repository.
+func readText(t *testing.T, path string) string {
 	t.Helper()
-	b, err := os.ReadFile("deploy/main.bicep")
+	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -299,35 +296,26 @@ func (e *bicepEval) call(fn string) (string, error) {
 // every value the file reads from the environment; and every variable and
 // secret it needs is named in deploy/README.md.
 func TestTheWorkflowDeploysWhatTheParametersFileSays(t *testing.T) {
-	workflow, err := os.ReadFile(".github/workflows/snowbot.yml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	params, err := os.ReadFile("deploy/main.bicepparam")
-	if err != nil {
-		t.Fatal(err)
-	}
-	readme, err := os.ReadFile("deploy/README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := string(workflow)
+	workflow := readText(t, ".github/workflows/snowbot.yml")
+	params := readText(t, "deploy/main.bicepparam")
+	readme := readText(t, "deploy/README.md")
+	w := workflow
 	if !strings.Contains(w, "--parameters deploy/main.bicepparam") {
 		t.Error("the workflow does not deploy with deploy/main.bicepparam")
 	}
 	if m := regexp.MustCompile(`(?m)^\s+(\w+)="\$`).FindString(w); m != "" {
 		t.Errorf("the workflow sets a parameter of its own (%s): it would undo the parameters file", strings.TrimSpace(m))
 	}
-	for _, m := range regexp.MustCompile(`readEnvironmentVariable\('(\w+)'`).FindAllStringSubmatch(string(params), -1) {
+	for _, m := range regexp.MustCompile(`readEnvironmentVariable\('(\w+)'`).FindAllStringSubmatch(params, -1) {
 		if !regexp.MustCompile(`(?m)^\s+` + m[1] + `: \$\{\{`).MatchString(w) {
 			t.Errorf("the parameters file reads %s from the environment, which the workflow does not set", m[1])
 		}
-		if !strings.Contains(string(readme), m[1]) {
+		if !strings.Contains(readme, m[1]) {
 			t.Errorf("deploy/README.md does not say to set %s", m[1])
 		}
 	}
 	for _, m := range regexp.MustCompile(`\$\{\{ (?:vars|secrets)\.(\w+) \}\}`).FindAllStringSubmatch(w, -1) {
-		if !strings.Contains(string(readme), "`"+m[1]+"`") {
+		if !strings.Contains(readme, "`"+m[1]+"`") {
 			t.Errorf("the workflow needs %s, which deploy/README.md does not name", m[1])
 		}
 	}
