@@ -190,6 +190,7 @@ func botTokenFetcher(cfg *Config, client *http.Client) (connector.FetchFunc, err
 // shows the work in flight, so an operator sees turns piling up (a channel
 // that stopped answering, say) before memory does.
 func healthHandler(st store.Store, b *bot.Bot) http.Handler {
+	builtFrom := buildCommit() // read once: it never changes while the process runs
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
@@ -200,7 +201,7 @@ func healthHandler(st store.Store, b *bot.Bot) http.Handler {
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "no-store")
 		_ = json.NewEncoder(w).Encode(map[string]any{
-			"status": "ok", "store": state, "version": version, "commit": buildCommit(),
+			"status": "ok", "store": state, "version": version, "commit": builtFrom,
 			"turns_in_flight": b.InFlight(), "goroutines": runtime.NumGoroutine(),
 		})
 	})

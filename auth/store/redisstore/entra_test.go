@@ -14,6 +14,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/redis/go-redis/v9"
+	redisauth "github.com/redis/go-redis/v9/auth"
 
 	"snowbot/auth/store"
 	"snowbot/auth/store/storetest"
@@ -180,3 +181,24 @@ func TestParseURLForEntraID(t *testing.T) {
 		}
 	}
 }
+
+// Once closed, the provider starts no new renewals: a late subscriber (a
+// connection dialled while the client shuts down) gets an error, not a panic.
+func TestClosedEntraCredentialsRefuseNewSubscribers(t *testing.T) {
+	e := newEntraCredentials(&fakeEntra{oid: testOID, life: time.Hour})
+	if _, unsubscribe, err := e.Subscribe(nopListener{}); err != nil {
+		t.Fatal(err)
+	} else {
+		_ = unsubscribe()
+	}
+	e.close()
+	if _, _, err := e.Subscribe(nopListener{}); err == nil {
+		t.Fatal("a closed provider accepted a subscriber")
+	}
+	e.close() // a second close is harmless
+}
+
+type nopListener struct{}
+
+func (nopListener) OnNext(redisauth.Credentials) {}
+func (nopListener) OnError(error)                {}
