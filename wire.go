@@ -70,15 +70,15 @@ func build(cfg *Config, log *slog.Logger) (*parts, error) {
 		st.Close()
 		return nil, err
 	}
-	conversation := &chat.Conversation{Log: log, Auth: signin, ServiceNow: sn, ResolveCode: cfg.ResolveCode}
-	b, validator, err := newBot(cfg, conversation, outbound, log)
+	conversation := &chat.Conversation{Log: log, Auth: signin, ServiceNow: sn, ResolveCode: cfg.ResolveCode, Locks: st}
+	b, validator, err := newBot(cfg, conversation, sendLogOf(st), outbound, log)
 	if err != nil {
 		st.Close()
 		return nil, err
 	}
 	p := &parts{store: st, auth: signin, bot: b, validator: validator}
 	if cfg.WebhookSecret != "" {
-		p.notifier = &chat.Notifier{Conversation: conversation, Store: st, Sender: b.Sender()}
+		p.notifier = &chat.Notifier{Conversation: conversation, Queue: queueOf{st}, Sender: b.Sender()}
 		p.events = &events.Handler{Secret: cfg.WebhookSecret, Inbox: p.notifier, Log: log}
 	}
 	return p, nil
@@ -144,7 +144,7 @@ func newAuth(cfg *Config, st store.Store, sn *servicenow.Client, client *http.Cl
 
 // newBot wires the Teams side: channel authentication, the connector and the
 // conversation that answers.
-func newBot(cfg *Config, handler bot.Handler, httpClient *http.Client, log *slog.Logger) (*bot.Bot, *channelauth.Validator, error) {
+func newBot(cfg *Config, handler bot.Handler, sends bot.SendLog, httpClient *http.Client, log *slog.Logger) (*bot.Bot, *channelauth.Validator, error) {
 	conn := &connector.Client{HTTP: httpClient, Log: log}
 	var validator *channelauth.Validator
 	if !cfg.DevelopmentMode() {
@@ -167,9 +167,54 @@ func newBot(cfg *Config, handler bot.Handler, httpClient *http.Client, log *slog
 		Connector:      conn,
 		AllowedTenants: cfg.AllowedTenantIDs,
 		Handler:        handler,
+		SendLog:        sends,
 		Log:            log,
 	})
 	return b, validator, err
+}
+
+// queueOf is the store as the conversation's notification queue: the same
+// operations, with the conversation's own batch type.
+type queueOf struct{ store.Store }
+
+func (q queueOf) Claim(ctx context.Context, max int, lease time.Duration) ([]chat.Batch, error) {
+	list, err := q.Store.Claim(ctx, max, lease)
+	out := make([]chat.Batch, len(list))
+	for i, b := range list {
+		out[i] = chat.Batch(b)
+	}
+	return out, err
+}
+
+func (q queueOf) Extend(ctx context.Context, b chat.Batch, lease time.Duration) (bool, error) {
+	return q.Store.Extend(ctx, store.Batch(b), lease)
+}
+
+func (q queueOf) Finish(ctx context.Context, b chat.Batch, delay time.Duration) error {
+	return q.Store.Finish(ctx, store.Batch(b), delay)
+}
+
+func (q queueOf) Retry(ctx context.Context, b chat.Batch, delay time.Duration) error {
+	return q.Store.Retry(ctx, store.Batch(b), delay)
+}
+
+// sendLogOf is the store's shared send log, when it keeps one (Redis: several
+// instances), as the bot's; nil when each instance paces alone.
+func sendLogOf(st store.Store) bot.SendLog {
+	if l, ok := st.(store.SendLog); ok {
+		return sendLog{l}
+	}
+	return nil
+}
+
+type sendLog struct{ store.SendLog }
+
+func (l sendLog) ReserveSend(ctx context.Context, key string, limits []bot.Window) (time.Duration, error) {
+	windows := make([]store.Window, len(limits))
+	for i, w := range limits {
+		windows[i] = store.Window(w)
+	}
+	return l.SendLog.ReserveSend(ctx, key, windows)
 }
 
 // botTokenFetcher picks how the bot obtains its own token for MICROSOFT_APP_TYPE.

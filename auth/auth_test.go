@@ -113,7 +113,8 @@ func signedIn(t *testing.T, s *Service, user string) {
 	if res.Err != nil {
 		t.Fatalf("callback: %v", res.Err)
 	}
-	resume, err := s.CompleteSignIn(ctx, user, res.Code)
+	done, err := s.CompleteSignIn(ctx, user, res.Code)
+	resume := done.Resume
 	if err != nil || string(resume) != `{"text":"incidents"}` {
 		t.Fatalf("CompleteSignIn = %s, %v", resume, err)
 	}

@@ -89,13 +89,6 @@ func (u *UserTokens) RememberIdentity(ctx context.Context, id Identity) error {
 	if err != nil {
 		return err
 	}
-	swapped, err := s.cfg.Store.SwapTokens(ctx, u.user, sealed, s.sealer.Seal(kindTokens, u.user, next))
-	if err != nil || !swapped {
-		return err
-	}
-	// Change events name people by their ServiceNow identity: now they find this person.
-	if _, cerr := s.Contact(ctx, u.user); cerr == nil {
-		return s.link(ctx, id.SysID, u.user)
-	}
-	return nil
+	_, err = s.cfg.Store.SwapTokens(ctx, u.user, sealed, s.sealer.Seal(kindTokens, u.user, next))
+	return err
 }

@@ -147,48 +147,55 @@ func NormalizeCode(text string) string {
 	return digits.String()
 }
 
+// SignedIn is a sign-in that completed: what to resume, and who the person
+// is in ServiceNow (nil when the lookup at sign-in failed).
+type SignedIn struct {
+	Resume   json.RawMessage
+	Identity *Identity
+}
+
 // CompleteSignIn binds the held tokens to user if code is the one shown to
 // this same user, and returns what to resume. A wrong code counts towards
 // MaxCodeFailures; another user's code finds nothing held for this user.
-func (s *Service) CompleteSignIn(ctx context.Context, user, code string) (json.RawMessage, error) {
+func (s *Service) CompleteSignIn(ctx context.Context, user, code string) (SignedIn, error) {
 	sealed, _, err := s.cfg.Store.GetHeld(ctx, user)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, ErrNoSignInWaiting
+		return SignedIn{}, ErrNoSignInWaiting
 	}
 	if err != nil {
-		return nil, err
+		return SignedIn{}, err
 	}
 	plain, err := s.sealer.Open(kindHeld, user, sealed)
 	if err != nil {
-		return nil, err
+		return SignedIn{}, err
 	}
 	var h held
 	if err := json.Unmarshal(plain, &h); err != nil {
-		return nil, err
+		return SignedIn{}, err
 	}
 	if subtle.ConstantTimeCompare([]byte(NormalizeCode(code)), []byte(h.Code)) != 1 {
 		n, err := s.cfg.Store.FailHeld(ctx, user, MaxCodeFailures)
 		switch {
 		case errors.Is(err, store.ErrNotFound):
-			return nil, ErrNoSignInWaiting
+			return SignedIn{}, ErrNoSignInWaiting
 		case err != nil:
-			return nil, err
+			return SignedIn{}, err
 		case n >= MaxCodeFailures:
 			s.cfg.Log.WarnContext(ctx, "sign-in discarded after too many wrong codes")
-			return nil, ErrTooManyCodes
+			return SignedIn{}, ErrTooManyCodes
 		}
-		return nil, &WrongCodeError{Left: MaxCodeFailures - n}
+		return SignedIn{}, &WrongCodeError{Left: MaxCodeFailures - n}
 	}
 	taken, err := s.cfg.Store.TakeHeld(ctx, user, sealed)
 	if err != nil {
-		return nil, err
+		return SignedIn{}, err
 	}
 	if !taken {
-		return nil, ErrNoSignInWaiting // bound a moment ago by another turn, or replaced
+		return SignedIn{}, ErrNoSignInWaiting // bound a moment ago by another turn, or replaced
 	}
 	if err := s.saveTokens(ctx, user, h.Tokens); err != nil {
-		return nil, err
+		return SignedIn{}, err
 	}
 	s.cfg.Log.InfoContext(ctx, "ServiceNow sign-in completed")
-	return h.Resume, nil
+	return SignedIn{Resume: h.Resume, Identity: h.Tokens.Identity}, nil
 }

@@ -208,8 +208,8 @@ func (s *Service) Forget(ctx context.Context, user string) error {
 }
 
 // SignOut revokes the user's refresh and access tokens at the instance and
-// forgets them and how to reach the user (their Contact). It forgets them even when revocation fails, and reports whether
-// the instance confirmed the revocation.
+// forgets them. It forgets them even when revocation fails, and reports
+// whether the instance confirmed the revocation.
 func (s *Service) SignOut(ctx context.Context, user string) (revoked bool, err error) {
 	t, err := s.loadTokens(ctx, user)
 	if errors.Is(err, ErrSignInRequired) {
@@ -227,9 +227,6 @@ func (s *Service) SignOut(ctx context.Context, user string) (revoked bool, err e
 			s.cfg.Log.WarnContext(ctx, "token revocation failed; forgetting the tokens anyway", "error", rerr)
 			revoked = false
 		}
-	}
-	if err := s.forgetContact(ctx, user, t.Identity); err != nil {
-		return false, err
 	}
 	if err := s.cfg.Store.DeleteTokens(ctx, user); err != nil {
 		return false, err

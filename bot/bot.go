@@ -47,6 +47,9 @@ type Options struct {
 	AllowedTenants []string
 	// Handler answers activities.
 	Handler Handler
+	// SendLog, when several instances share one, paces their notifications
+	// together; nil paces this instance alone.
+	SendLog SendLog
 	Log     *slog.Logger
 }
 
@@ -56,7 +59,6 @@ type Bot struct {
 	adapter *core.BotFrameworkAdapter
 	sender  *Sender
 	log     *slog.Logger
-	allowed map[string]bool
 
 	base     context.Context
 	cancel   context.CancelFunc
@@ -86,20 +88,21 @@ func New(opts Options) (*Bot, error) {
 		adapter.TokenValidator = activitiesOnly{opts.Validator}
 	}
 	base, cancel := context.WithCancel(context.Background())
+	var allowed map[string]bool
+	if len(opts.AllowedTenants) > 0 {
+		allowed = map[string]bool{}
+		for _, t := range opts.AllowedTenants {
+			allowed[strings.ToLower(t)] = true
+		}
+	}
 	b := &Bot{
 		opts:    opts,
 		adapter: adapter,
-		sender:  newSender(opts.Connector),
+		sender:  newSender(opts.Connector, opts.SendLog, allowed, opts.Log),
 		log:     opts.Log,
 		base:    base,
 		cancel:  cancel,
 		idle:    make(chan func()),
-	}
-	if len(opts.AllowedTenants) > 0 {
-		b.allowed = map[string]bool{}
-		for _, t := range opts.AllowedTenants {
-			b.allowed[strings.ToLower(t)] = true
-		}
 	}
 	return b, nil
 }
@@ -327,9 +330,7 @@ func loopbackURL(s string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-func (b *Bot) tenantAllowed(tenant string) bool {
-	return b.allowed == nil || b.allowed[strings.ToLower(tenant)]
-}
+func (b *Bot) tenantAllowed(tenant string) bool { return b.sender.TenantAllowed(tenant) }
 
 // refuseTenant answers a user of a tenant that is not allowed, storing nothing.
 func (b *Bot) refuseTenant(ctx context.Context, w http.ResponseWriter, t *Turn) {

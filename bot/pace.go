@@ -6,10 +6,10 @@ import (
 	"time"
 )
 
-// window is one of Teams' limits: at most max messages within span.
-type window struct {
-	span time.Duration
-	max  int
+// Window is one of Teams' limits: at most Max messages within Span.
+type Window struct {
+	Span time.Duration
+	Max  int
 }
 
 // Teams' limits on the messages a bot sends of its own accord. Per
@@ -17,8 +17,8 @@ type window struct {
 // 30 a second in all. A 429 beyond these is still honoured by the connector's
 // Retry-After handling.
 var (
-	conversationLimits = []window{{time.Second, 7}, {2 * time.Second, 8}, {30 * time.Second, 60}, {time.Hour, 1800}}
-	tenantLimits       = []window{{time.Second, 30}}
+	conversationLimits = []Window{{time.Second, 7}, {2 * time.Second, 8}, {30 * time.Second, 60}, {time.Hour, 1800}}
+	tenantLimits       = []Window{{time.Second, 30}}
 )
 
 // margin keeps a tenth of each window in hand: messages sent at the limit's
@@ -30,12 +30,12 @@ const margin = 10
 // bucket holds one rate, and a bucket that honours 7 per second lets 9 through
 // within some second-long windows, and Teams counts several windows at once.
 type pacer struct {
-	limits []window
+	limits []Window
 	mu     sync.Mutex
 	sent   map[string][]time.Time // per key, the send times handed out, oldest first
 }
 
-func newPacer(limits []window) *pacer {
+func newPacer(limits []Window) *pacer {
 	return &pacer{limits: limits, sent: map[string][]time.Time{}}
 }
 
@@ -44,7 +44,7 @@ func newPacer(limits []window) *pacer {
 func (p *pacer) reserve(key string, now time.Time) time.Time {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	longest := p.limits[len(p.limits)-1].span
+	longest := p.limits[len(p.limits)-1].Span
 	log := p.sent[key]
 	for len(log) > 0 && !log[0].After(now.Add(-longest)) {
 		log = log[1:]
@@ -54,8 +54,8 @@ func (p *pacer) reserve(key string, now time.Time) time.Time {
 		at = log[n-1]
 	}
 	for _, w := range p.limits {
-		if n := len(log); n >= w.max {
-			if t := log[n-w.max].Add(w.span + w.span/margin); t.After(at) {
+		if n := len(log); n >= w.Max {
+			if t := log[n-w.Max].Add(w.Span + w.Span/margin); t.After(at) {
 				at = t
 			}
 		}
@@ -78,16 +78,5 @@ func (p *pacer) forgetIdle(before time.Time) {
 
 // wait blocks until a message for key may go out.
 func (p *pacer) wait(ctx context.Context, key string) error {
-	d := time.Until(p.reserve(key, time.Now()))
-	if d <= 0 {
-		return nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	return sleepFor(ctx, time.Until(p.reserve(key, time.Now())))
 }

@@ -18,12 +18,12 @@ func TestPacerKeepsEveryWindowWithinItsLimit(t *testing.T) {
 		for i := range times {
 			n := 0
 			for _, u := range times[i:] {
-				if u.Sub(times[i]) < w.span {
+				if u.Sub(times[i]) < w.Span {
 					n++
 				}
 			}
-			if n > w.max {
-				t.Fatalf("%d messages within %s from %s (limit %d)", n, w.span, times[i].Sub(start), w.max)
+			if n > w.Max {
+				t.Fatalf("%d messages within %s from %s (limit %d)", n, w.Span, times[i].Sub(start), w.Max)
 			}
 		}
 	}

@@ -2,9 +2,6 @@ package bot
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"net/http"
 	"strings"
 	"sync"
 	"time"
@@ -167,65 +164,6 @@ type Message struct {
 
 // Text is a plain message.
 func Text(s string) Message { return Message{Text: s} }
-
-// Sender addresses and sends the bot's activities.
-//
-// msbotbuilder-go's SendActivity builds the reply-to URL from the wrong field
-// (the new activity's id instead of replyToId) and its adapter encodes the
-// library's schema types, so sending goes through the connector directly.
-type Sender struct {
-	connector *connector.Client
-	// Messages nobody asked for are paced to Teams' limits, per conversation and per tenant.
-	conversations, tenants *pacer
-}
-
-func newSender(c *connector.Client) *Sender {
-	return &Sender{connector: c, conversations: newPacer(conversationLimits), tenants: newPacer(tenantLimits)}
-}
-
-// ErrConversationGone means the conversation no longer takes the bot's
-// messages: the person removed the app or blocked the bot (the connector
-// answered 403 or 404).
-var ErrConversationGone = errors.New("the conversation no longer takes the bot's messages")
-
-// Notify sends a message nobody asked for (a notification) to the
-// conversation of ref, as a new message, paced so that neither the
-// conversation nor the tenant goes over Teams' limits.
-func (s *Sender) Notify(ctx context.Context, ref schema.ConversationReference, m Message) (string, error) {
-	ref.ActivityID = ""
-	if err := s.conversations.wait(ctx, ref.ServiceURL+" "+ref.Conversation.ID); err != nil {
-		return "", err
-	}
-	if err := s.tenants.wait(ctx, ref.Conversation.TenantID); err != nil {
-		return "", err
-	}
-	id, err := s.Send(ctx, ref, m)
-	var he *connector.HTTPError
-	if errors.As(err, &he) && (he.Status == http.StatusForbidden || he.Status == http.StatusNotFound) {
-		return "", fmt.Errorf("%w: %w", ErrConversationGone, err)
-	}
-	return id, err
-}
-
-// Send posts a message to the conversation of ref.
-func (s *Sender) Send(ctx context.Context, ref schema.ConversationReference, m Message) (string, error) {
-	return s.connector.Send(ctx, m.activity().To(ref))
-}
-
-// Typing sends a typing indicator to the conversation of ref.
-func (s *Sender) Typing(ctx context.Context, ref schema.ConversationReference) error {
-	a := connector.Activity{Type: schema.Typing}.To(ref)
-	a.ReplyToID = ""
-	_, err := s.connector.Send(ctx, a)
-	return err
-}
-
-// Update replaces the message with this id in the conversation of ref.
-func (s *Sender) Update(ctx context.Context, ref schema.ConversationReference, id string, m Message) error {
-	a := m.activity().To(ref)
-	a.ID = id
-	return s.connector.Update(ctx, a)
-}
 
 // activity is the message as the connector sends it.
 func (m Message) activity() connector.Activity {

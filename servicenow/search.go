@@ -81,9 +81,6 @@ func (s *Session) SearchIncidents(ctx context.Context, text string, skip, count 
 // match words: with ServiceNow's keyword search, or, where the instance's
 // index finds nothing (or it is not available), by words in the title.
 func (s *Session) SearchKnowledge(ctx context.Context, words string, skip, count int) ([]Article, error) {
-	current := func() *Query {
-		return NewQuery().Eq("workflow_state", "published").NotBeforeToday("valid_to")
-	}
 	p := Params{Fields: articleFields, Offset: skip, Limit: count, DisplayValue: "all"}
 	var recs []Record
 	var err error
@@ -110,14 +107,25 @@ func (s *Session) SearchKnowledge(ctx context.Context, words string, skip, count
 	return out, nil
 }
 
-// ArticleByNumber returns a knowledge article; ErrNotFound when there is none
-// the user may read.
+// current are the articles people are meant to read: published, and not
+// past their valid-to date. Drafts, retired and expired articles are left
+// to ServiceNow's own pages.
+func current() *Query {
+	return NewQuery().Eq("workflow_state", "published").NotBeforeToday("valid_to")
+}
+
+// ArticleByNumber returns a current knowledge article; ErrNotFound when there
+// is none the user may read.
 func (s *Session) ArticleByNumber(ctx context.Context, number string) (Article, error) {
 	n, ok := ParseArticleNumber(number)
 	if !ok {
 		return Article{}, ErrInvalidNumber
 	}
-	recs, _, err := s.List(ctx, "kb_knowledge", NewQuery().Eq("number", n), Params{Fields: articleFields, Limit: 1, DisplayValue: "all"})
+	return s.oneArticle(ctx, current().Eq("number", n))
+}
+
+func (s *Session) oneArticle(ctx context.Context, q *Query) (Article, error) {
+	recs, _, err := s.List(ctx, "kb_knowledge", q, Params{Fields: articleFields, Limit: 1, DisplayValue: "all"})
 	if err != nil {
 		return Article{}, err
 	}
@@ -131,12 +139,11 @@ func articleFrom(r Record) Article {
 	return Article{SysID: r.Get("sys_id").Value, Number: r.Get("number").Display, Title: r.Get("short_description").Display, Text: r.Get("text").Value}
 }
 
-// ArticleByID returns a knowledge article by sys_id; ErrNotFound when there is
-// none the user may read.
+// ArticleByID returns a current knowledge article by sys_id; ErrNotFound
+// when there is none the user may read.
 func (s *Session) ArticleByID(ctx context.Context, sysID string) (Article, error) {
-	r, err := s.Get(ctx, "kb_knowledge", sysID, Params{Fields: articleFields, DisplayValue: "all"})
-	if err != nil {
-		return Article{}, err
+	if !ValidSysID(sysID) {
+		return Article{}, ErrInvalidSysID
 	}
-	return articleFrom(r), nil
+	return s.oneArticle(ctx, current().Eq("sys_id", sysID))
 }

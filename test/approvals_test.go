@@ -2,8 +2,10 @@ package test
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -229,5 +231,76 @@ func TestAButtonWhileServiceNowIsDownKeepsTheCard(t *testing.T) {
 	mustNotContain(t, "answer to a failed write", js, "Approved by")
 	if a, _ := w.sn.ApprovalOf("CHG0030001", "ada.lovelace"); a.State != "requested" {
 		t.Fatalf("approval %+v", a)
+	}
+}
+
+// pressOn sends an approval card's button press to one instance and returns the invoke's answer.
+func (w *world) pressOn(p *botProcess, u user, verb string, data map[string]any) (int, string) {
+	a := activity(w.bf, u, "invoke")
+	a["name"] = "adaptiveCard/action"
+	a["value"] = map[string]any{"action": map[string]any{"type": "Action.Execute", "verb": verb, "data": data}, "trigger": "manual"}
+	return p.post(w.t, w.token(), a)
+}
+
+// Approve pressed twice at once, or Approve and Reject at once, twenty
+// times each: one PATCH each time, and both presses are answered with the
+// approval's state, never with a sign-in card. On one instance, and on two
+// sharing one Redis.
+func TestSimultaneousPressesDecideOnce(t *testing.T) {
+	t.Parallel()
+	for _, fleetSize := range []int{1, 2} {
+		t.Run(fmt.Sprintf("%d instances", fleetSize), func(t *testing.T) {
+			t.Parallel()
+			var w *world
+			var procs []*botProcess
+			if fleetSize == 1 {
+				w = newWorld(t, nil)
+				procs = []*botProcess{w.bot, w.bot}
+			} else {
+				f := newFleet(t, 2, nil)
+				w, procs = f.world, f.instances
+			}
+			w.signIn(ada, "ada.lovelace", "incidents")
+			for round := range 40 {
+				second := "approve"
+				if round%2 == 1 {
+					second = "reject"
+				}
+				id, err := w.sn.RequestApproval("CHG0030001", "ada.lovelace")
+				if err != nil {
+					t.Fatal(err)
+				}
+				before := len(patchesOf(w.sn))
+				var wg sync.WaitGroup
+				answers := make([]string, 2)
+				for i, verb := range []string{"approve", second} {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						data := map[string]any{"card": "approval", "approval": id, "reason-" + id: "Not now."}
+						status, body := w.pressOn(procs[i], ada, verb, data)
+						if status != http.StatusOK {
+							t.Errorf("round %d: %s answered %d %s", round, verb, status, body)
+						}
+						answers[i] = body
+					}()
+				}
+				wg.Wait()
+				if n := len(patchesOf(w.sn)) - before; n != 1 {
+					t.Errorf("round %d (approve and %s): %d PATCHes", round, second, n)
+				}
+				for i, body := range answers {
+					if !strings.Contains(body, `"type":"application/vnd.microsoft.card.adaptive"`) || !strings.Contains(body, "CHG0030001") ||
+						!(strings.Contains(body, "Approved by Ada Lovelace") || strings.Contains(body, "Rejected by Ada Lovelace")) {
+						t.Errorf("round %d, press %d: not the approval as it is now: %.300s…", round, i+1, body)
+					}
+				}
+			}
+			for _, m := range messagesTo(w.bf, ada.Conversation) {
+				if signInURL(m) != "" && strings.Contains(m.JSON(), "refused") {
+					t.Fatalf("a press was answered with a sign-in card: %s", m.JSON())
+				}
+			}
+		})
 	}
 }

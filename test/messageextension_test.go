@@ -2,8 +2,10 @@ package test
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -265,6 +267,14 @@ func TestPastedLinksUnfoldWithThePastersRights(t *testing.T) {
 	agents := jsonOf(w.unfurl(bob, base+"/kb_view.do?sysparm_article=KB0010004", "").ComposeExtension.Attachments)
 	mustNotContain(t, "an agents-only article", agents, "escalation", "runbook")
 	mustContain(t, "an agents-only article", agents, "kb_view.do?sysparm_article=KB0010004")
+	// Retired, expired and draft articles show as links only, as kb and search leave them out.
+	for number, title := range map[string]string{"KB0010005": "old VPN client", "KB0010006": "known issues", "KB0010007": "new VPN gateway"} {
+		for _, link := range []string{base + "/kb_view.do?sysparm_article=" + number, base + "/kb_view.do?sys_kb_id=" + articleID(number)} {
+			card := jsonOf(w.unfurl(ada, link, "").ComposeExtension.Attachments)
+			mustContain(t, "a link to "+number, card, "Open in ServiceNow")
+			mustNotContain(t, "a link to "+number, card, title)
+		}
+	}
 	// Unknown shapes and other hosts: no card, and nothing asked of ServiceNow.
 	calls := len(w.sn.Requests("/api/now/table/"))
 	for _, link := range []string{
@@ -387,4 +397,10 @@ func TestASharedCardIsNotACommand(t *testing.T) {
 	b["attachments"] = a["attachments"]
 	w.post(b)
 	mustContain(t, "help with a card", w.next(ada).JSON(), "What I can do")
+}
+
+// articleID is the sys_id the demo instance gives knowledge article KB00100nn.
+func articleID(number string) string {
+	n, _ := strconv.Atoi(strings.TrimPrefix(number, "KB00100"))
+	return fmt.Sprintf("b0%030d", n)
 }

@@ -62,6 +62,7 @@ type Store interface {
 	DeleteRecord(ctx context.Context, key string) error
 
 	Queue
+	Marks
 
 	// Ping reports whether the store can serve.
 	Ping(ctx context.Context) error
@@ -87,17 +88,61 @@ type Sampler interface {
 // lapses). Items enqueued under the same key while it waits form one batch,
 // so that several changes to one thing become one piece of work.
 type Queue interface {
-	// Enqueue adds item to the batch under key. A new batch is due after
-	// delay; a batch already waiting (or claimed) keeps its time, so items
-	// that arrive meanwhile join it. It returns only once the item is kept.
-	Enqueue(ctx context.Context, key string, item []byte, delay time.Duration) error
+	// EnqueueOnce adds item to the batch under key, unless once was already
+	// seen within memory: remembering once and keeping the item are one
+	// atomic step, so an error means neither happened. A new batch is due
+	// after delay; a batch already waiting (or claimed) keeps its time, so
+	// items that arrive meanwhile join it. It reports whether it enqueued,
+	// and returns only once the item is kept.
+	EnqueueOnce(ctx context.Context, once string, memory time.Duration, key string, item []byte, delay time.Duration) (bool, error)
 	// Claim takes up to max due batches for lease: nobody else is handed them
 	// until the lease ends, and then they are due again unless finished.
 	Claim(ctx context.Context, max int, lease time.Duration) ([]Batch, error)
+	// Extend keeps a claimed batch for another lease from now, while its
+	// work goes on. It reports false when the claim is no longer this one
+	// (it lapsed and the batch was claimed again).
+	Extend(ctx context.Context, b Batch, lease time.Duration) (bool, error)
 	// Finish removes the items a claimed batch handed out; items that joined
 	// it since are due after delay. A batch whose lease lapsed and was claimed
 	// again is left to its new claimant.
 	Finish(ctx context.Context, b Batch, delay time.Duration) error
+	// Retry gives a claimed batch back whole (what it handed out and what
+	// joined since), due again after delay. A batch claimed again meanwhile
+	// is left to its new claimant.
+	Retry(ctx context.Context, b Batch, delay time.Duration) error
+	// QueueStats says how many batches wait and when the oldest became due.
+	QueueStats(ctx context.Context) (QueueStats, error)
+}
+
+// QueueStats describe what waits in a queue.
+type QueueStats struct {
+	Batches   int
+	OldestDue time.Time // zero when nothing waits
+}
+
+// Marks are flags every instance shares, each kept for a while: what was
+// already done (this person was told of that event), so that work done again
+// after a crash skips it.
+type Marks interface {
+	// Mark sets every key for ttl; it returns only once they survive a crash.
+	Mark(ctx context.Context, keys []string, ttl time.Duration) error
+	// Marked says which keys are set.
+	Marked(ctx context.Context, keys []string) ([]bool, error)
+}
+
+// Window is one of a channel's limits: at most Max sends within Span.
+type Window struct {
+	Span time.Duration
+	Max  int
+}
+
+// SendLog is implemented by stores that several instances share, so that
+// their sends together keep within a channel's limits.
+type SendLog interface {
+	// ReserveSend counts one send for key at the earliest moment from now at
+	// which no window of limits is over its Max (with a tenth of each span in
+	// hand), and returns how long to wait for it.
+	ReserveSend(ctx context.Context, key string, limits []Window) (time.Duration, error)
 }
 
 // Batch is the items enqueued under one key, oldest first.

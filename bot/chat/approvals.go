@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"time"
 
 	"snowbot/auth"
 	"snowbot/bot"
@@ -69,11 +70,60 @@ func (c *Conversation) decideTyped(ctx context.Context, t *bot.Turn, approve boo
 	}))
 }
 
+// Locks are short exclusive claims that every instance sees (the store).
+type Locks interface {
+	// PutRecordIfAbsent takes key for ttl unless someone holds it; it reports whether it did.
+	PutRecordIfAbsent(ctx context.Context, key string, value []byte, ttl time.Duration) (bool, error)
+	// DeleteRecord lets key go.
+	DeleteRecord(ctx context.Context, key string) error
+}
+
+// decisionLease bounds how long one press may hold an approval: longer than
+// a command's ServiceNow budget, so it never lapses while its PATCH is on
+// its way, and short enough that a crashed holder blocks nobody for long.
+const decisionLease = 30 * time.Second
+
+// claimDecision takes the approval for one press, on whichever instance:
+// another press waits here until the first is done, and then finds the
+// approval decided. It returns the function that lets the approval go.
+func (c *Conversation) claimDecision(ctx context.Context, sysID string) (func(), error) {
+	if c.Locks == nil {
+		return func() {}, nil
+	}
+	key := "lock:decide:" + sysID
+	for {
+		ok, err := c.Locks.PutRecordIfAbsent(ctx, key, []byte{1}, decisionLease)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			return func() {
+				rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+				defer cancel()
+				if err := c.Locks.DeleteRecord(rctx, key); err != nil {
+					c.Log.WarnContext(rctx, "an approval stays claimed until its claim lapses", "error", err)
+				}
+			}, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
 // decide re-reads an approval and, if it still waits, decides it; it returns
 // the approval as it is now and a sentence saying what happened. Nothing is
 // written for an approval decided meanwhile (here, on another device, or by
-// someone else of a group).
+// someone else of a group), and one press at a time decides, across every
+// instance: a second press finds the first one's decision.
 func (c *Conversation) decide(ctx context.Context, s *servicenow.Session, sysID string, approve bool, comment string) (servicenow.Approval, string, error) {
+	release, err := c.claimDecision(ctx, sysID)
+	if err != nil {
+		return servicenow.Approval{}, "", err
+	}
+	defer release()
 	a, err := s.ApprovalByID(ctx, sysID)
 	if err != nil {
 		return a, "", err
@@ -101,11 +151,16 @@ func (c *Conversation) OnAdaptiveCardAction(ctx context.Context, t *bot.Turn) bo
 	data, _ := action["data"].(map[string]any)
 	str := func(k string) string { s, _ := data[k].(string); return s }
 	kind, id := str("card"), str("approval")
-	if kind != cards.ApprovalOne && kind != cards.ApprovalList || (kind == cards.ApprovalOne && !servicenow.ValidSysID(id)) {
+	needsID := kind == cards.ApprovalOne || verb != cards.VerbRefresh
+	if kind != cards.ApprovalOne && kind != cards.ApprovalList || (needsID && !servicenow.ValidSysID(id)) {
 		return bot.ErrorResponse(http.StatusBadRequest, "This card's button is not one snowbot knows.")
 	}
 	switch verb {
 	case cards.VerbRefresh:
+		if !t.Personal() {
+			// Seen where others may look (a forwarded card): nothing of anyone's approvals.
+			return bot.ErrorResponse(http.StatusForbidden, "Open your approvals in your 1:1 chat with snowbot.")
+		}
 		return c.refreshApprovals(ctx, t, kind, id)
 	case cards.VerbApprove, cards.VerbReject:
 		reason := strings.TrimSpace(str(cards.ReasonInput(id)))

@@ -29,6 +29,8 @@ type Conversation struct {
 	Auth        *auth.Service
 	ServiceNow  *servicenow.Client
 	ResolveCode string // SERVICENOW_RESOLVE_CODE
+	// Locks are short claims every instance sees: deciding an approval.
+	Locks Locks
 
 	chats knownChats // whose 1:1 chats are kept for notifications already
 }
@@ -73,7 +75,7 @@ func (c *Conversation) OnInstallationUpdate(ctx context.Context, t *bot.Turn) er
 		return nil
 	}
 	c.chats.forget(t.User.Key())
-	_, err := c.Auth.UpdateContact(ctx, t.User.Key(), func(ct *auth.Contact) { ct.Gone = true })
+	_, err := c.updateContact(ctx, t.User.Key(), func(ct *Contact) { ct.Gone = true })
 	if err != nil && !errors.Is(err, auth.ErrSignInRequired) {
 		return err
 	}

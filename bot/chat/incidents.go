@@ -111,9 +111,11 @@ func (c *Conversation) callerID(ctx context.Context, user string, s *servicenow.
 	if err != nil {
 		return "", err
 	}
-	if err := tokens.RememberIdentity(ctx, auth.Identity{SysID: u.SysID, UserName: u.UserName, Name: u.Name}); err != nil {
+	id = auth.Identity{SysID: u.SysID, UserName: u.UserName, Name: u.Name}
+	if err := tokens.RememberIdentity(ctx, id); err != nil {
 		c.Log.WarnContext(ctx, "could not store who the user is in ServiceNow; looked up again next time", "error", err)
 	}
+	c.signedIn(ctx, user, &id)
 	return u.SysID, nil
 }
 

@@ -184,10 +184,11 @@ func (c *Conversation) composeSignIn(ctx context.Context, t *bot.Turn, state str
 		return bot.InvokeResponse{}, false
 	}
 	user := t.User.Key()
-	_, err := c.Auth.CompleteSignIn(ctx, user, code)
+	done, err := c.Auth.CompleteSignIn(ctx, user, code)
 	var wrong *auth.WrongCodeError
 	switch {
 	case err == nil:
+		c.signedIn(ctx, user, done.Identity)
 		if rerr := c.Auth.Records(user).Put(ctx, codeFromTeams, []byte(code), auth.CodeTTL); rerr != nil {
 			c.Log.InfoContext(ctx, "the code from Teams was not remembered", "error", rerr)
 		}

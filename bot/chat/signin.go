@@ -79,6 +79,7 @@ func (c *Conversation) completeSignIn(ctx context.Context, t *bot.Turn, code str
 	case err != nil:
 		return err
 	}
+	c.signedIn(ctx, user, saved.Identity)
 	if err := c.reply(ctx, t, bot.Text("You're signed in to ServiceNow.")); err != nil {
 		return err
 	}
@@ -86,7 +87,7 @@ func (c *Conversation) completeSignIn(ctx context.Context, t *bot.Turn, code str
 	c.chats.forget(user)
 	c.rememberChat(ctx, t)
 	var r resume
-	if len(saved) == 0 || json.Unmarshal(saved, &r) != nil {
+	if len(saved.Resume) == 0 || json.Unmarshal(saved.Resume, &r) != nil {
 		return nil
 	}
 	target := t
@@ -103,13 +104,30 @@ func (c *Conversation) completeSignIn(ctx context.Context, t *bot.Turn, code str
 	return nil
 }
 
+// signedIn makes the ServiceNow identity a person just signed in as lead to
+// them, so that change events about that account reach them: also when it is
+// another account than before (the link moves with the sign-in).
+func (c *Conversation) signedIn(ctx context.Context, user string, id *auth.Identity) {
+	if id == nil {
+		return // looked up, and linked, when the identity is first needed
+	}
+	if err := c.link(ctx, id.SysID, user); err != nil {
+		c.Log.WarnContext(ctx, "could not link the ServiceNow account to the person; linked again at their next message", "error", err)
+	}
+}
+
 // errCodeAlreadyUsed is a typed code that Teams already passed on.
 var errCodeAlreadyUsed = errors.New("the code was already passed on by Teams")
 
 // signOut revokes the user's tokens at the instance and forgets them.
 func (c *Conversation) signOut(ctx context.Context, t *bot.Turn) error {
-	revoked, err := c.Auth.SignOut(ctx, t.User.Key())
-	c.chats.forget(t.User.Key())
+	user := t.User.Key()
+	id, _ := c.Auth.Tokens(user).Identity(ctx) // who to unlink; none is known when the lookup failed
+	revoked, err := c.Auth.SignOut(ctx, user)
+	c.chats.forget(user)
+	if err == nil {
+		err = c.forgetPerson(ctx, user, id)
+	}
 	switch {
 	case errors.Is(err, auth.ErrSignInRequired):
 		return c.reply(ctx, t, bot.Text("You are not signed in to ServiceNow, so there is nothing to sign out of."))

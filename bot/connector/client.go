@@ -47,8 +47,9 @@ var ErrNotDelivered = errors.New("activity not delivered to the channel")
 
 // HTTPError is a final non-success answer of the connector.
 type HTTPError struct {
-	Status int
-	Body   string
+	Status     int
+	Body       string
+	RetryAfter time.Duration // from the answer's Retry-After, on 429 and 503
 }
 
 func (e *HTTPError) Error() string {
@@ -74,14 +75,24 @@ func ActivitiesURL(serviceURL, conversationID, replyToID string) string {
 // and returns the id the channel gave it.
 func (c *Client) Send(ctx context.Context, a Activity) (string, error) {
 	var rr ResourceResponse
-	err := c.do(ctx, http.MethodPost, ActivitiesURL(a.ServiceURL, a.Conversation.ID, a.ReplyToID), a, a.Conversation.ID, &rr)
+	err := c.do(ctx, http.MethodPost, ActivitiesURL(a.ServiceURL, a.Conversation.ID, a.ReplyToID), a, a.Conversation.ID, &rr, MaxTries)
+	return rr.ID, err
+}
+
+// SendOnce posts a new activity like Send, but tries only once (a refused
+// bot token is still fetched again): for a caller that keeps the activity and
+// tries again later itself, honouring the RetryAfter of the HTTPError, rather
+// than holding its turn while the channel throttles.
+func (c *Client) SendOnce(ctx context.Context, a Activity) (string, error) {
+	var rr ResourceResponse
+	err := c.do(ctx, http.MethodPost, ActivitiesURL(a.ServiceURL, a.Conversation.ID, a.ReplyToID), a, a.Conversation.ID, &rr, 1)
 	return rr.ID, err
 }
 
 // Update replaces the activity a.ID that the bot sent earlier.
 func (c *Client) Update(ctx context.Context, a Activity) error {
 	a.ReplyToID = ""
-	return c.do(ctx, http.MethodPut, ActivitiesURL(a.ServiceURL, a.Conversation.ID, a.ID), a, a.Conversation.ID, nil)
+	return c.do(ctx, http.MethodPut, ActivitiesURL(a.ServiceURL, a.Conversation.ID, a.ID), a, a.Conversation.ID, nil, MaxTries)
 }
 
 // NewConversation is what starting a 1:1 conversation with a member takes.
@@ -99,16 +110,16 @@ func (c *Client) CreateConversation(ctx context.Context, serviceURL string, bot,
 	n := NewConversation{Bot: bot, Members: []schema.ChannelAccount{{ID: member.ID}}, TenantID: tenantID,
 		ChannelData: map[string]any{"tenant": map[string]string{"id": tenantID}}}
 	var rr ResourceResponse
-	err := c.do(ctx, http.MethodPost, strings.TrimRight(serviceURL, "/")+"/v3/conversations", n, "(new 1:1)", &rr)
+	err := c.do(ctx, http.MethodPost, strings.TrimRight(serviceURL, "/")+"/v3/conversations", n, "(new 1:1)", &rr, MaxTries)
 	if err == nil && rr.ID == "" {
 		err = errors.New("the connector created a conversation without an id")
 	}
 	return rr.ID, err
 }
 
-// do sends one request with retries and decodes a JSON answer into out; conv
-// names the conversation in the logs.
-func (c *Client) do(ctx context.Context, method, target string, payload any, conv string, out any) error {
+// do sends one request with at most maxTries tries and decodes a JSON answer
+// into out; conv names the conversation in the logs.
+func (c *Client) do(ctx context.Context, method, target string, payload any, conv string, out any, maxTries int) error {
 	ctx, cancel := context.WithTimeout(ctx, Budget)
 	defer cancel()
 
@@ -119,7 +130,7 @@ func (c *Client) do(ctx context.Context, method, target string, payload any, con
 	refreshed := false
 	var lastErr error
 	tries := 0
-	for tries < MaxTries {
+	for tries < maxTries {
 		tries++
 		status, retryAfter, err := c.once(ctx, method, target, body, out)
 		if err == nil {
@@ -133,10 +144,11 @@ func (c *Client) do(ctx context.Context, method, target string, payload any, con
 			// The channel refused our token (rotated secret, revoked token): fetch a new one once.
 			c.Tokens.Invalidate()
 			refreshed = true
+			tries-- // the activity itself was not refused: this try does not count
 			continue
 		}
 		delay, retry := retryDelay(status, retryAfter, err, tries)
-		if !retry || tries >= MaxTries {
+		if !retry || tries >= maxTries {
 			break
 		}
 		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < delay {
@@ -199,7 +211,8 @@ func (c *Client) once(ctx context.Context, method, target string, body []byte, o
 	if len(msg) > 300 {
 		msg = msg[:300] + "…"
 	}
-	return resp.StatusCode, parseRetryAfter(resp.Header.Get("Retry-After")), &HTTPError{Status: resp.StatusCode, Body: msg}
+	after := parseRetryAfter(resp.Header.Get("Retry-After"))
+	return resp.StatusCode, after, &HTTPError{Status: resp.StatusCode, Body: msg, RetryAfter: after}
 }
 
 func (c *Client) httpClient() *http.Client {

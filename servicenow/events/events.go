@@ -76,6 +76,26 @@ var (
 // ErrSignature is a missing or wrong signature, or a timestamp outside Window.
 var ErrSignature = errors.New("the event is not signed with the shared secret, or not now")
 
+// clockError is a timestamp outside Window. Its Error says so to the caller
+// without saying by how much (that would help to forge one); Offset is for
+// the operator's log.
+type clockError struct{ offset time.Duration }
+
+func (e *clockError) Error() string {
+	return ErrSignature.Error() + ": the timestamp is more than 300 seconds from this clock"
+}
+func (e *clockError) Unwrap() error { return ErrSignature }
+
+// ClockOffset is how far a refused timestamp was from the bot's clock, for
+// the log; ok is false for any other error.
+func ClockOffset(err error) (offset time.Duration, ok bool) {
+	var ce *clockError
+	if errors.As(err, &ce) {
+		return ce.offset, true
+	}
+	return 0, false
+}
+
 // Sign returns the signature header's value for body sent at unix time ts.
 func Sign(secret string, ts int64, body []byte) string {
 	mac := hmac.New(sha256.New, []byte(secret))
@@ -93,7 +113,7 @@ func Verify(secret, timestamp, signature string, body []byte, now time.Time) err
 		return fmt.Errorf("%w: no unix timestamp in %s", ErrSignature, HeaderTimestamp)
 	}
 	if d := now.Sub(time.Unix(ts, 0)); d > Window || d < -Window {
-		return fmt.Errorf("%w: the timestamp is %s from this clock", ErrSignature, d.Round(time.Second))
+		return &clockError{offset: d.Round(time.Second)}
 	}
 	want := Sign(secret, ts, body)
 	if !hmac.Equal([]byte(strings.TrimSpace(signature)), []byte(want)) {
@@ -102,9 +122,18 @@ func Verify(secret, timestamp, signature string, body []byte, now time.Time) err
 	return nil
 }
 
-// Parse reads an event strictly: no unknown field, nothing after it, and
-// every field valid (a table and kind snowbot knows, sys_ids of 32 hex digits).
+// fieldNames are an event's JSON keys, exactly: encoding/json alone would
+// also take "ID" or "Recipients" for them.
+var fieldNames = []string{"id", "table", "sys_id", "event", "recipients", "actor", "changed"}
+
+// Parse reads an event strictly: an object whose keys are exactly the
+// event's (no unknown, differently cased or repeated one), nothing after it,
+// and every field valid (a table and kind snowbot knows, sys_ids of 32 hex
+// digits).
 func Parse(body []byte) (Event, error) {
+	if err := exactKeys(body); err != nil {
+		return Event{}, err
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	var e Event
@@ -115,6 +144,38 @@ func Parse(body []byte) (Event, error) {
 		return Event{}, errors.New("not an event: more than one JSON value")
 	}
 	return e, e.valid()
+}
+
+// exactKeys checks the top-level keys of a JSON object against fieldNames.
+func exactKeys(body []byte) error {
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(body, &raw); err != nil {
+		return fmt.Errorf("not an event: %w", err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	seen := map[string]bool{}
+	if _, err := dec.Token(); err != nil { // the object's opening brace
+		return fmt.Errorf("not an event: %w", err)
+	}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return fmt.Errorf("not an event: %w", err)
+		}
+		key, _ := tok.(string)
+		switch {
+		case !slices.Contains(fieldNames, key):
+			return fmt.Errorf("not an event: unknown field %q (the fields are %s, in lower case)", key, strings.Join(fieldNames, ", "))
+		case seen[key]:
+			return fmt.Errorf("not an event: field %q twice", key)
+		}
+		seen[key] = true
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return fmt.Errorf("not an event: %w", err)
+		}
+	}
+	return nil
 }
 
 func (e Event) valid() error {

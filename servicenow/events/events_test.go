@@ -72,3 +72,34 @@ func TestParseIsStrict(t *testing.T) {
 		}
 	}
 }
+
+// Keys are matched exactly: encoding/json alone takes "ID" for "id".
+func TestParseMatchesKeysExactly(t *testing.T) {
+	good := `{"id":"e1","table":"incident","sys_id":"0123456789abcdef0123456789abcdef","event":"updated","recipients":["0123456789abcdef0123456789abcdef"]}`
+	if _, err := Parse([]byte(good)); err != nil {
+		t.Fatalf("a good event: %v", err)
+	}
+	for name, body := range map[string]string{
+		"upper-case key": strings.Replace(good, `"id"`, `"ID"`, 1),
+		"mixed-case key": strings.Replace(good, `"recipients"`, `"Recipients"`, 1),
+		"repeated key":   strings.Replace(good, `"id":"e1",`, `"id":"e1","id":"e2",`, 1),
+	} {
+		if _, err := Parse([]byte(body)); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}
+
+// A stale timestamp is refused without telling the sender how far off its
+// clock is; the offset is kept for the log.
+func TestAStaleTimestampDoesNotTellTheOffset(t *testing.T) {
+	body := []byte(`{"id":"e1"}`)
+	now := time.Unix(1764000000, 0)
+	err := Verify(secret, "1764000000", Sign(secret, now.Unix(), body), body, now.Add(437*time.Second))
+	if err == nil || strings.Contains(err.Error(), "437") || strings.Contains(err.Error(), "7m") {
+		t.Fatalf("the error tells the offset: %v", err)
+	}
+	if off, ok := ClockOffset(err); !ok || off != 437*time.Second {
+		t.Fatalf("ClockOffset = %v, %v", off, ok)
+	}
+}

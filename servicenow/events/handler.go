@@ -45,6 +45,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := Verify(h.Secret, r.Header.Get(HeaderTimestamp), r.Header.Get(HeaderSignature), body, h.now()); err != nil {
+		if off, ok := ClockOffset(err); ok {
+			h.Log.WarnContext(r.Context(), "a change event's timestamp is far from this clock: check the clocks", "offset", off.String())
+		}
 		h.refuse(r, w, http.StatusUnauthorized, err.Error())
 		return
 	}

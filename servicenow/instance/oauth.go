@@ -289,12 +289,17 @@ func (s *Instance) revoke(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{})
 }
 
-// bearerUser returns the user of a valid access token.
+// bearerUser returns the user of a request's valid access token.
 func (s *Instance) bearerUser(r *http.Request) *User {
 	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if !ok {
 		return nil
 	}
+	return s.UserOfToken(tok)
+}
+
+// UserOfToken returns the user of a valid access token, or nil.
+func (s *Instance) UserOfToken(tok string) *User {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	g := s.access[tok]

@@ -62,6 +62,9 @@ type Server struct {
 	// it but its type; OnDelivery still hears of each activity. For load runs.
 	Lean       bool
 	OnDelivery func(conversationID string, typing bool)
+	// OnAccept hears of each message the connector accepts, before it
+	// answers: the bot is still waiting for the answer then.
+	OnAccept func(a Activity)
 	// TeamsLimits makes the connector throttle as Teams does: a message to a
 	// conversation over 7 in 1 s, 8 in 2 s or 60 in 30 s, or to a tenant over
 	// 30 in 1 s, is answered 429 with Retry-After.
@@ -388,6 +391,12 @@ func (s *Server) connector(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rec.Status = http.StatusOK
+	s.mu.Lock()
+	onAccept := s.OnAccept
+	s.mu.Unlock()
+	if onAccept != nil && r.Method == http.MethodPost && rec.Type() == "message" {
+		onAccept(rec)
+	}
 	id := s.record(rec, true)
 	switch r.Method {
 	case http.MethodPost:

@@ -64,6 +64,7 @@ type Failure struct {
 	Path       string        // e.g. "/api/now/table/incident" or "/oauth_token.do"
 	Method     string        // only requests of this method; any when empty
 	Query      string        // only requests whose sysparm_query holds this; any when empty
+	User       string        // only requests made with this user's token (a user_name); any when empty
 	Status     int           // 0 with Hang set: no answer for Hang
 	RetryAfter string        // Retry-After header, for 429
 	Hang       time.Duration // wait this long before answering (or before Status)
@@ -156,11 +157,18 @@ func (s *Server) recording(next http.Handler) http.Handler {
 // failing serves queued failures before the instance does.
 func (s *Server) failing(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		userName := "" // asked before s.mu: Configure takes the instance's lock first
+		if tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
+			if u := s.Instance.UserOfToken(tok); u != nil {
+				userName = u.UserName
+			}
+		}
 		s.mu.Lock()
 		var f *Failure
 		for i := range s.failures {
 			if strings.HasPrefix(r.URL.Path, s.failures[i].Path) && (s.failures[i].Method == "" || s.failures[i].Method == r.Method) &&
-				strings.Contains(r.URL.Query().Get("sysparm_query"), s.failures[i].Query) {
+				strings.Contains(r.URL.Query().Get("sysparm_query"), s.failures[i].Query) &&
+				(s.failures[i].User == "" || s.failures[i].User == userName) {
 				ff := s.failures[i]
 				f = &ff
 				s.failures = append(s.failures[:i], s.failures[i+1:]...)

@@ -25,9 +25,19 @@ type claim struct {
 	until time.Time
 }
 
-func (s *Store) Enqueue(ctx context.Context, key string, item []byte, delay time.Duration) error {
-	// Batch lets concurrent events share one fsync.
-	return s.db.Batch(func(tx *bolt.Tx) error {
+// onceKey is where EnqueueOnce remembers an id: a record, with its expiry.
+func onceKey(once string) []byte { return []byte("once\x00" + once) }
+
+func (s *Store) EnqueueOnce(ctx context.Context, once string, memory time.Duration, key string, item []byte, delay time.Duration) (bool, error) {
+	first := false
+	// Batch lets concurrent events share one fsync; the id and the item are
+	// written in the same transaction, so neither is kept without the other.
+	err := s.db.Batch(func(tx *bolt.Tx) error {
+		first = false
+		records := tx.Bucket(bucketRecords)
+		if _, _, _, err := s.live(records, string(onceKey(once))); err == nil {
+			return nil
+		}
 		b := tx.Bucket(bucketQueue)
 		old := b.Get([]byte(key))
 		due := s.now().Add(delay).UnixMilli()
@@ -41,8 +51,13 @@ func (s *Store) Enqueue(ctx context.Context, key string, item []byte, delay time
 		}
 		v := binary.BigEndian.AppendUint64(make([]byte, 0, 8+len(blob)+len(item)+4), uint64(due))
 		v = append(v, blob...)
-		return b.Put([]byte(key), store.AppendItem(v, item))
+		if err := b.Put([]byte(key), store.AppendItem(v, item)); err != nil {
+			return err
+		}
+		first = true
+		return records.Put(onceKey(once), encode(s.expiry(memory), 0, nil))
 	})
+	return first, err
 }
 
 func (s *Store) Claim(ctx context.Context, max int, lease time.Duration) ([]store.Batch, error) {
@@ -77,11 +92,38 @@ func (s *Store) Claim(ctx context.Context, max int, lease time.Duration) ([]stor
 	return out, err
 }
 
-func (s *Store) Finish(ctx context.Context, batch store.Batch, delay time.Duration) error {
+// held returns the batch's claim if it is still b's.
+func (s *Store) held(b store.Batch) (claim, bool) {
 	s.claimsMu.Lock()
-	cl, ok := s.claims[batch.Key]
+	defer s.claimsMu.Unlock()
+	cl, ok := s.claims[b.Key]
+	return cl, ok && cl.token == b.Claim
+}
+
+// release forgets b's claim, if it is still b's.
+func (s *Store) release(b store.Batch) {
+	s.claimsMu.Lock()
+	if cur, ok := s.claims[b.Key]; ok && cur.token == b.Claim {
+		delete(s.claims, b.Key)
+	}
 	s.claimsMu.Unlock()
-	if !ok || cl.token != batch.Claim {
+}
+
+func (s *Store) Extend(ctx context.Context, b store.Batch, lease time.Duration) (bool, error) {
+	s.claimsMu.Lock()
+	defer s.claimsMu.Unlock()
+	cl, ok := s.claims[b.Key]
+	if !ok || cl.token != b.Claim {
+		return false, nil
+	}
+	cl.until = s.now().Add(lease)
+	s.claims[b.Key] = cl
+	return true, nil
+}
+
+func (s *Store) Finish(ctx context.Context, batch store.Batch, delay time.Duration) error {
+	cl, ok := s.held(batch)
+	if !ok {
 		return nil
 	}
 	err := s.db.Batch(func(tx *bolt.Tx) error {
@@ -95,10 +137,69 @@ func (s *Store) Finish(ctx context.Context, batch store.Batch, delay time.Durati
 	})
 	// The claim goes only once the batch is written: until then a Claim would
 	// hand out what was just delivered.
-	s.claimsMu.Lock()
-	if cur, ok := s.claims[batch.Key]; ok && cur.token == batch.Claim {
-		delete(s.claims, batch.Key)
-	}
-	s.claimsMu.Unlock()
+	s.release(batch)
 	return err
+}
+
+func (s *Store) Retry(ctx context.Context, batch store.Batch, delay time.Duration) error {
+	if _, ok := s.held(batch); !ok {
+		return nil
+	}
+	err := s.db.Batch(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketQueue)
+		v := b.Get([]byte(batch.Key))
+		if len(v) < 8 {
+			return nil
+		}
+		next := binary.BigEndian.AppendUint64(make([]byte, 0, len(v)), uint64(s.now().Add(delay).UnixMilli()))
+		return b.Put([]byte(batch.Key), append(next, v[8:]...))
+	})
+	s.release(batch)
+	return err
+}
+
+func (s *Store) QueueStats(ctx context.Context) (store.QueueStats, error) {
+	var st store.QueueStats
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketQueue).ForEach(func(k, v []byte) error {
+			if len(v) < 8 {
+				return nil
+			}
+			st.Batches++
+			due := time.UnixMilli(int64(binary.BigEndian.Uint64(v)))
+			if st.OldestDue.IsZero() || due.Before(st.OldestDue) {
+				st.OldestDue = due
+			}
+			return nil
+		})
+	})
+	return st, err
+}
+
+// markKey is where a mark is kept: a record without a value.
+func markKey(key string) []byte { return []byte("mark\x00" + key) }
+
+func (s *Store) Mark(ctx context.Context, keys []string, ttl time.Duration) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketRecords)
+		for _, k := range keys {
+			if err := b.Put(markKey(k), encode(s.expiry(ttl), 0, nil)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func (s *Store) Marked(ctx context.Context, keys []string) ([]bool, error) {
+	out := make([]bool, len(keys))
+	err := s.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketRecords)
+		for i, k := range keys {
+			_, _, _, err := s.live(b, string(markKey(k)))
+			out[i] = err == nil
+		}
+		return nil
+	})
+	return out, err
 }

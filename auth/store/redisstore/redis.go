@@ -80,6 +80,7 @@ var (
 	_ store.Store   = (*Store)(nil)
 	_ store.Locker  = (*Store)(nil)
 	_ store.Sampler = (*Store)(nil)
+	_ store.SendLog = (*Store)(nil)
 )
 
 // Open connects to the Redis at url (redis:// or rediss://). A server that is

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -215,9 +216,9 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 
 	t.Run("queue batches what arrives under one key", func(t *testing.T) {
 		s := open(t)
-		must(t, s.Enqueue(ctx, "incident:1", []byte("a"), 200*time.Millisecond))
-		must(t, s.Enqueue(ctx, "incident:2", []byte{0, 1, 2, 255}, 200*time.Millisecond))
-		must(t, s.Enqueue(ctx, "incident:1", []byte("b"), 200*time.Millisecond))
+		enqueue(t, s, "incident:1", []byte("a"), 200*time.Millisecond)
+		enqueue(t, s, "incident:2", []byte{0, 1, 2, 255}, 200*time.Millisecond)
+		enqueue(t, s, "incident:1", []byte("b"), 200*time.Millisecond)
 		if got, err := s.Claim(ctx, 10, time.Minute); err != nil || len(got) != 0 {
 			t.Fatalf("batches due before their time: %v, %v", got, err)
 		}
@@ -240,7 +241,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 			t.Fatalf("claimed batches handed out again: %v", again)
 		}
 		// What arrives while a batch is worked on waits for the next round.
-		must(t, s.Enqueue(ctx, "incident:1", []byte("c"), 100*time.Millisecond))
+		enqueue(t, s, "incident:1", []byte("c"), 100*time.Millisecond)
 		must(t, s.Finish(ctx, byKey["incident:1"], 100*time.Millisecond))
 		must(t, s.Finish(ctx, byKey["incident:2"], 100*time.Millisecond))
 		time.Sleep(200 * time.Millisecond)
@@ -257,7 +258,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 
 	t.Run("queue hands out a lapsed claim again, once", func(t *testing.T) {
 		s := open(t)
-		must(t, s.Enqueue(ctx, "k", []byte("work"), 0))
+		enqueue(t, s, "k", []byte("work"), 0)
 		first, err := s.Claim(ctx, 1, 200*time.Millisecond)
 		if err != nil || len(first) != 1 {
 			t.Fatalf("Claim = %v, %v", first, err)
@@ -297,7 +298,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		s := open(t)
 		const keys = 60
 		for k := range keys {
-			must(t, s.Enqueue(ctx, fmt.Sprint("k", k), []byte(fmt.Sprint(k)), 0))
+			enqueue(t, s, fmt.Sprint("k", k), []byte(fmt.Sprint(k)), 0)
 		}
 		var mu sync.Mutex
 		handed := map[string]int{}
@@ -337,7 +338,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		big := bytes.Repeat([]byte("x"), store.MaxBatchBytes/4)
 		var err error
 		for range 5 {
-			if err = s.Enqueue(ctx, "flood", big, time.Minute); err != nil {
+			if _, err = s.EnqueueOnce(ctx, fmt.Sprint("flood-", time.Now().UnixNano()), time.Hour, "flood", big, time.Minute); err != nil {
 				break
 			}
 		}
@@ -345,6 +346,142 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 			t.Fatalf("a batch over %d bytes: %v", store.MaxBatchBytes, err)
 		}
 	})
+
+	t.Run("queue remembers an id and keeps its item in one step", func(t *testing.T) {
+		s := open(t)
+		var firsts atomic.Int32
+		var wg sync.WaitGroup
+		for i := range 20 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				first, err := s.EnqueueOnce(ctx, "event-1", 300*time.Millisecond, fmt.Sprint("k", i%2), []byte("e1"), 0)
+				if err != nil {
+					t.Error(err)
+				}
+				if first {
+					firsts.Add(1)
+				}
+			}()
+		}
+		wg.Wait()
+		if n := firsts.Load(); n != 1 {
+			t.Fatalf("one id was enqueued %d times", n)
+		}
+		got, err := s.Claim(ctx, 10, time.Minute)
+		if err != nil || len(got) != 1 || len(got[0].Items) != 1 {
+			t.Fatalf("Claim = %+v, %v", got, err)
+		}
+		must(t, s.Finish(ctx, got[0], 0))
+		// Remembered for its memory only: then the same id is new again.
+		time.Sleep(400 * time.Millisecond)
+		if first, err := s.EnqueueOnce(ctx, "event-1", time.Minute, "k0", []byte("e1 again"), 0); err != nil || !first {
+			t.Fatalf("after its memory: %v, %v", first, err)
+		}
+	})
+
+	t.Run("queue keeps a claim while it is extended", func(t *testing.T) {
+		s := open(t)
+		enqueue(t, s, "slow", []byte("work"), 0)
+		got, err := s.Claim(ctx, 1, 300*time.Millisecond)
+		if err != nil || len(got) != 1 {
+			t.Fatalf("Claim = %v, %v", got, err)
+		}
+		for range 3 {
+			time.Sleep(200 * time.Millisecond)
+			if ok, err := s.Extend(ctx, got[0], 300*time.Millisecond); err != nil || !ok {
+				t.Fatalf("Extend = %v, %v", ok, err)
+			}
+			if again, _ := s.Claim(ctx, 1, time.Minute); len(again) != 0 {
+				t.Fatal("an extended claim was handed out again")
+			}
+		}
+		// The worker stops extending (it died): the batch goes to another, and
+		// the old claim can neither be extended nor finish it.
+		time.Sleep(400 * time.Millisecond)
+		second, err := s.Claim(ctx, 1, time.Minute)
+		if err != nil || len(second) != 1 {
+			t.Fatalf("a lapsed claim: %v, %v", second, err)
+		}
+		if ok, _ := s.Extend(ctx, got[0], time.Minute); ok {
+			t.Fatal("a lapsed claim was extended")
+		}
+		must(t, s.Finish(ctx, got[0], 0))
+		must(t, s.Retry(ctx, got[0], 0))
+		if again, _ := s.Claim(ctx, 1, time.Minute); len(again) != 0 {
+			t.Fatal("the old claimant gave away the new claimant's batch")
+		}
+		must(t, s.Finish(ctx, second[0], 0))
+	})
+
+	t.Run("queue gives a batch back whole for a later try", func(t *testing.T) {
+		s := open(t)
+		enqueue(t, s, "k", []byte("a"), 0)
+		got, err := s.Claim(ctx, 1, time.Minute)
+		if err != nil || len(got) != 1 {
+			t.Fatalf("Claim = %v, %v", got, err)
+		}
+		enqueue(t, s, "k", []byte("b"), 0) // joins while the first try goes on
+		must(t, s.Retry(ctx, got[0], 300*time.Millisecond))
+		if again, _ := s.Claim(ctx, 1, time.Minute); len(again) != 0 {
+			t.Fatalf("handed out before its delay: %+v", again)
+		}
+		time.Sleep(400 * time.Millisecond)
+		again, err := s.Claim(ctx, 1, time.Minute)
+		if err != nil || len(again) != 1 || len(again[0].Items) != 2 || string(again[0].Items[0]) != "a" || string(again[0].Items[1]) != "b" {
+			t.Fatalf("after the delay: %+v, %v", again, err)
+		}
+		st, err := s.QueueStats(ctx)
+		if err != nil || st.Batches != 1 || st.OldestDue.IsZero() || time.Since(st.OldestDue) > time.Minute {
+			t.Fatalf("QueueStats = %+v, %v", st, err)
+		}
+		must(t, s.Finish(ctx, again[0], 0))
+		if st, err := s.QueueStats(ctx); err != nil || st.Batches != 0 {
+			t.Fatalf("QueueStats of an empty queue = %+v, %v", st, err)
+		}
+	})
+
+	t.Run("marks are kept for their time", func(t *testing.T) {
+		s := open(t)
+		must(t, s.Mark(ctx, []string{"told:1", "told:2"}, 300*time.Millisecond))
+		got, err := s.Marked(ctx, []string{"told:1", "told:3", "told:2"})
+		if err != nil || !got[0] || got[1] || !got[2] {
+			t.Fatalf("Marked = %v, %v", got, err)
+		}
+		time.Sleep(400 * time.Millisecond)
+		if got, err := s.Marked(ctx, []string{"told:1"}); err != nil || got[0] {
+			t.Fatalf("an expired mark: %v, %v", got, err)
+		}
+	})
+
+	if l, ok := open(t).(store.SendLog); ok {
+		t.Run("send log keeps every window within its limit", func(t *testing.T) {
+			limits := []store.Window{{Span: 500 * time.Millisecond, Max: 3}, {Span: 2 * time.Second, Max: 5}}
+			waits := make([]time.Duration, 7)
+			var wg sync.WaitGroup
+			for i := range waits {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					w, err := l.ReserveSend(ctx, "conversation-1", limits)
+					if err != nil {
+						t.Error(err)
+					}
+					waits[i] = w
+				}()
+			}
+			wg.Wait()
+			slices.Sort(waits)
+			// 3 at once, 2 more after the first half second (with a tenth in
+			// hand), and the last 2 after the 2-second window.
+			if waits[2] > 100*time.Millisecond || waits[3] < 500*time.Millisecond || waits[4] > 700*time.Millisecond || waits[5] < 2150*time.Millisecond {
+				t.Fatalf("waits %v", waits)
+			}
+			if w, err := l.ReserveSend(ctx, "conversation-2", limits); err != nil || w > 100*time.Millisecond {
+				t.Fatalf("another key waited %v, %v", w, err)
+			}
+		})
+	}
 
 	if _, ok := open(t).(store.Locker); ok {
 		t.Run("lock", func(t *testing.T) {
@@ -367,6 +504,15 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 				t.Fatal("an expired lock still blocks")
 			}
 		})
+	}
+}
+
+// enqueue adds an item under a fresh id.
+func enqueue(t *testing.T, s store.Store, key string, item []byte, delay time.Duration) {
+	t.Helper()
+	first, err := s.EnqueueOnce(context.Background(), fmt.Sprintf("id-%d", time.Now().UnixNano()), time.Hour, key, item, delay)
+	if err != nil || !first {
+		t.Fatalf("EnqueueOnce = %v, %v", first, err)
 	}
 }
 

@@ -1,0 +1,367 @@
+package chat
+
+// This file delivers one batch: what each recipient is told about one record,
+// read with that recipient's own token, so the instance's ACLs decide what each
+// one sees and a forged event reveals nothing. Each recipient's outcome is one
+// of three: told, never to be told (final), or not now (transient: tried again).
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/infracloudio/msbotbuilder-go/schema"
+
+	"snowbot/auth"
+	"snowbot/bot"
+	"snowbot/bot/chat/cards"
+	"snowbot/servicenow/events"
+)
+
+// batchResult is what became of a batch: how many recipients are still to
+// be told, since when the oldest of their events waits, and the longest
+// pause a service asked for.
+type batchResult struct {
+	pending    int
+	oldest     time.Time
+	retryAfter time.Duration
+}
+
+// outcome kinds of one recipient.
+type delivery int
+
+const (
+	told      delivery = iota
+	neverTold          // final: nothing is sent, now or later
+	notYet             // transient: tried again later
+)
+
+// news is what one recipient is told about one record: the events it covers.
+type news struct {
+	event   string // the kind of the first event; approval_requested for approvals
+	created bool
+	fields  []string
+	comment bool
+	ids     []string  // the events, for the marks that say they were told
+	oldest  time.Time // when the oldest of them was accepted
+}
+
+func (nw *news) add(q queued) {
+	e := q.Event
+	if len(nw.ids) == 0 {
+		nw.event, nw.oldest = e.Event, q.Accepted
+	}
+	nw.ids = append(nw.ids, e.ID)
+	nw.created = nw.created || e.Event == events.Created
+	nw.comment = nw.comment || e.Event == events.Commented
+	for _, f := range e.Changed {
+		if f != "comments" && !slices.Contains(nw.fields, f) {
+			nw.fields = append(nw.fields, f)
+		}
+	}
+}
+
+// decodeBatch reads the events of a batch, skipping what cannot be read.
+// Items queued before events carried their time count from now.
+func decodeBatch(b Batch) []queued {
+	var out []queued
+	for _, raw := range b.Items {
+		var q queued
+		if json.Unmarshal(raw, &q) != nil || q.Event.ID == "" {
+			q = queued{Accepted: time.Now()}
+			if json.Unmarshal(raw, &q.Event) != nil || q.Event.ID == "" {
+				continue
+			}
+		}
+		out = append(out, q)
+	}
+	return out
+}
+
+// toldKey names the mark that says recipient was told of event.
+func toldKey(event, recipient string) string {
+	h := sha256.Sum256([]byte("told\x00" + event + "\x00" + recipient))
+	return "told:" + hex.EncodeToString(h[:])
+}
+
+// deliver tells each recipient of a batch's events what concerns them, in
+// one message each, and says what is left to do.
+func (n *Notifier) deliver(ctx context.Context, b Batch) batchResult {
+	log := n.Conversation.Log
+	list := decodeBatch(b)
+	var table, sysID string
+	perRecipient := map[string]*news{}
+	var order []string
+	expired := map[string]int{} // event id → recipients never reached
+	for _, q := range list {
+		e := q.Event
+		table, sysID = e.Table, e.SysID
+		for _, r := range e.Recipients {
+			if r == e.Actor {
+				continue // nobody is told what they did themselves
+			}
+			if time.Since(q.Accepted) > deliveryWindow {
+				expired[e.ID]++
+				continue
+			}
+			nw := perRecipient[r]
+			if nw == nil {
+				nw = &news{}
+				perRecipient[r] = nw
+				order = append(order, r)
+			}
+			nw.add(q)
+		}
+	}
+	n.dropExpired(ctx, list, expired)
+
+	var (
+		mu  sync.Mutex
+		res batchResult
+		wg  sync.WaitGroup
+	)
+	for _, r := range order {
+		select {
+		case n.reading <- struct{}{}:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			mu.Lock()
+			res.add(notYet, 0, perRecipient[r].oldest)
+			mu.Unlock()
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-n.reading }()
+			d, after := n.deliverTo(ctx, log.With("table", table), r, table, sysID, *perRecipient[r])
+			mu.Lock()
+			res.add(d, after, perRecipient[r].oldest)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	return res
+}
+
+func (r *batchResult) add(d delivery, after time.Duration, oldest time.Time) {
+	if d != notYet {
+		return
+	}
+	r.pending++
+	r.retryAfter = max(r.retryAfter, after)
+	if r.oldest.IsZero() || oldest.Before(r.oldest) {
+		r.oldest = oldest
+	}
+}
+
+// dropExpired gives up on recipients an event could not reach within
+// deliveryWindow: one ERROR line per event, then marks, so that it is not
+// said again.
+func (n *Notifier) dropExpired(ctx context.Context, list []queued, expired map[string]int) {
+	for _, q := range list {
+		count := expired[q.Event.ID]
+		if count == 0 {
+			continue
+		}
+		var keys []string
+		for _, r := range q.Event.Recipients {
+			if r != q.Event.Actor {
+				keys = append(keys, toldKey(q.Event.ID, r))
+			}
+		}
+		marked, err := n.Queue.Marked(ctx, keys)
+		if err != nil {
+			continue // said when the store answers again
+		}
+		untold := 0
+		for _, m := range marked {
+			if !m {
+				untold++
+			}
+		}
+		if untold > 0 {
+			n.Conversation.Log.ErrorContext(ctx, "notification dropped: it could not be delivered within 24 hours", "event", q.Event.ID, "count", untold)
+		}
+		_ = n.Queue.Mark(ctx, keys, toldMemory)
+	}
+}
+
+// deliverTo tells one recipient, if they are signed in, have a chat with the
+// bot, want to hear, are of an allowed tenant and may read the record, and
+// have not been told already. Reasons for telling nobody are logged without
+// naming the person or the record.
+func (n *Notifier) deliverTo(ctx context.Context, log *slog.Logger, recipient, table, sysID string, nw news) (delivery, time.Duration) {
+	c := n.Conversation
+	user, contact, err := c.contactOf(ctx, recipient)
+	switch {
+	case errors.Is(err, auth.ErrNoRecord):
+		log.DebugContext(ctx, "notification not sent: the recipient is not signed in to snowbot")
+		return neverTold, 0
+	case err != nil:
+		log.WarnContext(ctx, "notification delayed: the store did not answer", "error", err)
+		return notYet, 0
+	case contact.Muted:
+		log.DebugContext(ctx, "notification not sent: the recipient turned notifications off")
+		return neverTold, 0
+	case contact.Gone:
+		log.DebugContext(ctx, "notification not sent: the recipient's chat with the bot no longer exists")
+		return neverTold, 0
+	}
+	var ref schema.ConversationReference
+	if len(contact.Chat) == 0 || json.Unmarshal(contact.Chat, &ref) != nil {
+		log.DebugContext(ctx, "notification not sent: the recipient has no 1:1 chat with the bot")
+		return neverTold, 0
+	}
+	if !n.Sender.TenantAllowed(ref.Conversation.TenantID) {
+		log.InfoContext(ctx, "notification not sent: the recipient's tenant is not allowed")
+		return neverTold, 0
+	}
+	keys := make([]string, len(nw.ids))
+	for i, id := range nw.ids {
+		keys[i] = toldKey(id, recipient)
+	}
+	marked, err := n.Queue.Marked(ctx, keys)
+	if err != nil {
+		log.WarnContext(ctx, "notification delayed: the store did not answer", "error", err)
+		return notYet, 0
+	}
+	if !slices.Contains(marked, false) {
+		return told, 0 // told before a crash or a lapsed claim: not again
+	}
+
+	rctx, cancel := context.WithTimeout(ctx, serviceNowBudget)
+	card, ok, err := n.read(rctx, user, ref, table, sysID, nw)
+	cancel()
+	if err != nil {
+		f := classify(err)
+		switch {
+		case f.kind == failNotFound, f.kind == failForbidden:
+			log.InfoContext(ctx, "notification not sent: the recipient may not read the record")
+			return neverTold, 0
+		case f.signInNeeded():
+			log.InfoContext(ctx, "notification not sent: the recipient's ServiceNow session has ended")
+			return neverTold, 0
+		case f.transient() || ctx.Err() != nil:
+			log.WarnContext(ctx, "notification delayed: the record could not be read now", "error", err)
+			return notYet, f.retryAfter
+		}
+		log.ErrorContext(ctx, "notification not sent: the record could not be read", "error", err)
+		return neverTold, 0
+	}
+	if !ok {
+		return neverTold, 0 // nothing to tell any more (an approval decided meanwhile)
+	}
+	msg := cardMessage(card)
+	if !contact.Told {
+		msg.Text = "You get these because you're signed in to snowbot. Type **notifications off** to stop them."
+	}
+	return n.send(ctx, log, user, ref, keys, msg, contact.Told, card.Fallback)
+}
+
+// send sends a notification and marks its events as told. Only one send is
+// under way in a process at any time, and the next starts only once the
+// marks of the last are kept: so a crash repeats at most the one message
+// whose send it cut short, as the delivery guarantee promises. (Reading,
+// the slow part, goes on for many recipients at once.)
+func (n *Notifier) send(ctx context.Context, log *slog.Logger, user string, ref schema.ConversationReference, keys []string, msg bot.Message, hinted bool, summary string) (delivery, time.Duration) {
+	c := n.Conversation
+	if err := n.Sender.Pace(ctx, ref); err != nil {
+		return notYet, 0
+	}
+	select {
+	case n.sending <- struct{}{}:
+	case <-ctx.Done():
+		return notYet, 0
+	}
+	_, err := n.Sender.Notify(ctx, ref, msg)
+	if err == nil {
+		n.keepMarks(ctx, log, keys)
+	}
+	<-n.sending
+	if err != nil {
+		final, after := bot.SendFailure(err)
+		switch {
+		case errors.Is(err, bot.ErrConversationGone):
+			log.InfoContext(ctx, "the recipient's chat no longer takes messages (the app was removed); skipping them until they write again")
+			c.chats.forget(user) // their next message keeps the chat again
+			if _, err := c.updateContact(ctx, user, func(ct *Contact) { ct.Gone = true }); err != nil {
+				log.WarnContext(ctx, "could not note that a chat is gone", "error", err)
+			}
+			return neverTold, 0
+		case final:
+			log.ErrorContext(ctx, "notification not sent: Teams refused it", "error", err)
+			return neverTold, 0
+		}
+		log.WarnContext(ctx, "notification delayed: Teams did not take it now", "error", err)
+		return notYet, after
+	}
+	if !hinted {
+		if _, err := c.updateContact(ctx, user, func(ct *Contact) { ct.Told = true }); err != nil {
+			log.WarnContext(ctx, "could not note that the recipient was told how to stop notifications", "error", err)
+		}
+	}
+	c.addToHistory(ctx, user, summary)
+	return told, 0
+}
+
+// keepMarks writes the told marks of a message that went out, trying until
+// the store takes them: a message sent but not marked would be sent again.
+func (n *Notifier) keepMarks(ctx context.Context, log *slog.Logger, keys []string) {
+	ctx = context.WithoutCancel(ctx)
+	pause := 100 * time.Millisecond
+	for try := 1; ; try++ {
+		mctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		err := n.Queue.Mark(mctx, keys, toldMemory)
+		cancel()
+		if err == nil {
+			if try > 1 {
+				log.InfoContext(ctx, "the store took the marks of a sent notification again")
+			}
+			return
+		}
+		if try == 1 {
+			log.WarnContext(ctx, "a sent notification cannot be marked yet; trying until the store answers", "error", err)
+		}
+		select {
+		case <-n.abandon:
+			log.ErrorContext(ctx, "a sent notification could not be marked before shutdown; it may be sent again", "error", err)
+			return
+		case <-time.After(pause):
+		}
+		pause = min(2*pause, 2*time.Second)
+	}
+}
+
+// read builds the card the recipient is sent, from the record as they may
+// read it. ok is false when there is nothing to send.
+func (n *Notifier) read(ctx context.Context, user string, ref schema.ConversationReference, table, sysID string, nw news) (cards.Card, bool, error) {
+	c := n.Conversation
+	s := c.ServiceNow.As(c.Auth.Tokens(user))
+	base := c.ServiceNow.InstanceURL()
+	switch table {
+	case events.TableIncident:
+		inc, err := s.IncidentByID(ctx, sysID)
+		if err != nil {
+			return cards.Card{}, false, err
+		}
+		return cards.IncidentNews(base, inc, cards.Change{Created: nw.created, Fields: nw.fields, Commented: nw.comment}), true, nil
+	case events.TableApproval:
+		a, err := s.ApprovalByID(ctx, sysID)
+		if err != nil {
+			return cards.Card{}, false, err
+		}
+		if !a.Requested() {
+			return cards.Card{}, false, nil // decided meanwhile: nothing waits for them
+		}
+		return cards.ApprovalCard(base, a, "", []string{ref.User.ID}), true, nil
+	}
+	return cards.Card{}, false, nil
+}
