@@ -137,8 +137,16 @@ func LoadConfig(get lookupFunc) (*Config, error) {
 	c := &Config{}
 
 	c.Port = v.port("PORT", 3978)
-	c.PublicBaseURL = v.baseURL("PUBLIC_BASE_URL", "", true,
-		"where Teams and browsers reach the bot, e.g. https://snowbot.azurewebsites.net")
+	c.PublicBaseURL = v.siteRoot("PUBLIC_BASE_URL",
+		"where Teams and browsers reach the bot, e.g. https://snowbot.azurewebsites.net",
+		"the bot adds /api/messages and /auth/callback itself")
+	if u, err := url.Parse(c.PublicBaseURL); err == nil && c.PublicBaseURL != "" && v.str("MICROSOFT_APP_ID", "") == "" && isLoopbackHost(u.Hostname()) && portOf(u) != c.Port {
+		// In development mode the bot serves this machine directly, so its
+		// address must be its own port. (Behind a proxy on the same host, a
+		// fleet's instances may listen elsewhere: that needs MICROSOFT_APP_ID.)
+		v.fail("PUBLIC_BASE_URL", fmt.Sprintf("%s is this machine, but the bot listens on PORT=%d: use the same port in both (PUBLIC_BASE_URL=http://localhost:%d)",
+			c.PublicBaseURL, c.Port, c.Port))
+	}
 
 	c.AppID = v.str("MICROSOFT_APP_ID", "")
 	if c.AppID != "" && !guidPattern.MatchString(c.AppID) {
@@ -182,9 +190,16 @@ func LoadConfig(get lookupFunc) (*Config, error) {
 		c.AllowedTenantIDs = append(c.AllowedTenantIDs, strings.ToLower(t))
 	}
 
-	c.InstanceURL = v.baseURL("SERVICENOW_INSTANCE_URL", "", true, "the ServiceNow instance, e.g. https://dev12345.service-now.com")
+	c.InstanceURL = v.siteRoot("SERVICENOW_INSTANCE_URL", "the ServiceNow instance, e.g. https://acme.service-now.com",
+		"snowbot needs the instance's address alone, not a page of it")
 	c.ClientID = v.required("SERVICENOW_CLIENT_ID", "the client ID of the ServiceNow Application Registry entry (System OAuth > Application Registry)")
 	c.ClientSecret = v.required("SERVICENOW_CLIENT_SECRET", "the client secret of the ServiceNow Application Registry entry")
+	for _, s := range [][2]string{{"SERVICENOW_INSTANCE_URL", c.InstanceURL}, {"SERVICENOW_CLIENT_ID", c.ClientID}, {"SERVICENOW_CLIENT_SECRET", c.ClientSecret}} {
+		if name, value := s[0], s[1]; isPlaceholder(value) {
+			v.failFix(name, "is still the sample placeholder "+strconv.Quote(value)+" of .env.example: set your instance's value, or run `snowbot demo` to try snowbot with a built-in demo ServiceNow instance (`snowbot doctor` checks a configuration)",
+				"set "+name+" to your ServiceNow instance's value (see README.md, Configuration), or run snowbot demo to try snowbot without one")
+		}
+	}
 	c.ClientAuth = strings.ToLower(v.oneOf("SERVICENOW_CLIENT_AUTH", "body", "body", "basic"))
 	c.OAuthScope = strings.TrimSpace(v.str("SERVICENOW_OAUTH_SCOPE", ""))
 	c.PKCE = v.boolean("SERVICENOW_PKCE", true)
@@ -335,13 +350,13 @@ func (v *validator) absURL(name, def string) string {
 	return s
 }
 
-// baseURL is like absURL for a site root: no query, no fragment, trailing slash removed.
-func (v *validator) baseURL(name, def string, required bool, what string) string {
-	s := v.str(name, def)
+// siteRoot is a required absolute URL of a site's root: a scheme and a host
+// (and port), nothing after them but a slash, which is removed. A URL with
+// more (a page pasted from the browser, say) is refused, saying what to drop.
+func (v *validator) siteRoot(name, what, why string) string {
+	s := v.str(name, "")
 	if s == "" {
-		if required {
-			v.fail(name, "is required: "+what)
-		}
+		v.fail(name, "is required: "+what)
 		return ""
 	}
 	if msg := checkURL(s); msg != "" {
@@ -349,11 +364,42 @@ func (v *validator) baseURL(name, def string, required bool, what string) string
 		return ""
 	}
 	u, _ := url.Parse(s)
-	if u.RawQuery != "" || u.Fragment != "" {
-		v.fail(name, "must not have a query or fragment: "+what)
+	var extra []string
+	if p := u.EscapedPath(); p != "" && p != "/" {
+		extra = append(extra, "the path "+p)
+	}
+	if u.RawQuery != "" || u.ForceQuery {
+		extra = append(extra, "the query ?"+u.RawQuery)
+	}
+	if u.Fragment != "" {
+		extra = append(extra, "the fragment #"+u.EscapedFragment())
+	}
+	if len(extra) > 0 {
+		v.fail(name, fmt.Sprintf("must be the site's address alone, %s://%s: drop %s (%s)", u.Scheme, u.Host, strings.Join(extra, " and "), why))
 		return ""
 	}
 	return strings.TrimRight(s, "/")
+}
+
+// portOf is a URL's port, explicit or its scheme's.
+func portOf(u *url.URL) int {
+	if p, err := strconv.Atoi(u.Port()); err == nil {
+		return p
+	}
+	if u.Scheme == "https" {
+		return 443
+	}
+	return 80
+}
+
+// placeholderInstance is the instance address .env.example ships with.
+const placeholderInstance = "https://dev12345.service-now.com"
+
+// isPlaceholder reports whether a value is one of the samples of .env.example
+// (or of the deployment's parameters file), which cannot work.
+func isPlaceholder(value string) bool {
+	v := strings.ToLower(strings.TrimRight(strings.TrimSpace(value), "/"))
+	return v == placeholderInstance || strings.HasPrefix(v, "replace-with")
 }
 
 func checkURL(s string) string {

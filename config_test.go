@@ -20,7 +20,7 @@ func validEnv() map[string]string {
 		"MICROSOFT_APP_ID":         "5c0b1a2e-7f3d-4e8a-9b6c-1d2e3f4a5b6c",
 		"MICROSOFT_APP_PASSWORD":   "pw",
 		"MICROSOFT_APP_TENANT_ID":  "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0",
-		"SERVICENOW_INSTANCE_URL":  "https://dev12345.service-now.com",
+		"SERVICENOW_INSTANCE_URL":  "https://acme.service-now.com",
 		"SERVICENOW_CLIENT_ID":     "id",
 		"SERVICENOW_CLIENT_SECRET": "secret",
 		"TOKEN_ENCRYPTION_KEY":     "q83vEjRWeJq83vEjRWeJq83vEjRWeJq83vEjRWeJq80=",
@@ -71,6 +71,8 @@ func TestEachProblemNamesItsVariable(t *testing.T) {
 		"BOT_LOGIN_URL":                 {"BOT_LOGIN_URL": "ftp://login"},
 		"ALLOWED_TENANT_IDS":            {"ALLOWED_TENANT_IDS": "contoso"},
 		"SERVICENOW_INSTANCE_URL":       {"SERVICENOW_INSTANCE_URL": "https://dev1.service-now.com/?x=1"},
+		"SERVICENOW_CLIENT_ID":          {"SERVICENOW_CLIENT_ID": "replace-with-your-client-id"},
+		"SERVICENOW_CLIENT_SECRET":      {"SERVICENOW_CLIENT_SECRET": "replace-with-your-client-secret"},
 		"SERVICENOW_CLIENT_AUTH":        {"SERVICENOW_CLIENT_AUTH": "header"},
 		"SERVICENOW_PKCE":               {"SERVICENOW_PKCE": "maybe"},
 		"TOKEN_ENCRYPTION_KEY":          {"TOKEN_ENCRYPTION_KEY": "c2hvcnQ="},
@@ -165,5 +167,66 @@ func TestAnUnresolvedKeyVaultReferenceIsNamedAsSuch(t *testing.T) {
 				t.Errorf("the fix does not name the role: %q", ce.Fixes[0])
 			}
 		})
+	}
+}
+
+// Settings that cannot work are refused at start, each with a line that says
+// what to change.
+func TestSettingsThatCannotWorkAreRefused(t *testing.T) {
+	cases := []struct {
+		name, value string
+		want        []string
+	}{
+		{"PUBLIC_BASE_URL", "https://snowbot.example.com/api/messages", []string{"drop the path /api/messages", "https://snowbot.example.com"}},
+		{"SERVICENOW_INSTANCE_URL", "https://acme.service-now.com/now/nav/ui/home", []string{"drop the path /now/nav/ui/home", "https://acme.service-now.com"}},
+		{"SERVICENOW_INSTANCE_URL", "https://acme.service-now.com/?id=1#top", []string{"the query ?id=1", "the fragment #top"}},
+		{"SERVICENOW_INSTANCE_URL", "https://dev12345.service-now.com", []string{"sample placeholder", "snowbot demo", "snowbot doctor"}},
+	}
+	for _, c := range cases {
+		env := validEnv()
+		env[c.name] = c.value
+		_, err := LoadConfig(lookup(env))
+		ce, ok := err.(*ConfigError)
+		if !ok || len(ce.Problems) != 1 || !strings.HasPrefix(ce.Problems[0], c.name+": ") {
+			t.Errorf("%s=%s: want one problem naming it, got %v", c.name, c.value, err)
+			continue
+		}
+		for _, w := range c.want {
+			if !strings.Contains(ce.Problems[0], w) {
+				t.Errorf("%s=%s: %q lacks %q", c.name, c.value, ce.Problems[0], w)
+			}
+		}
+	}
+	// A site root with a slash is fine.
+	env := validEnv()
+	env["SERVICENOW_INSTANCE_URL"] = "https://acme.service-now.com/"
+	if c, err := LoadConfig(lookup(env)); err != nil || c.InstanceURL != "https://acme.service-now.com" {
+		t.Errorf("a trailing slash: %v", err)
+	}
+	// On this machine, the address and the port must agree.
+	env = validEnv()
+	env["MICROSOFT_APP_ID"] = ""
+	env["PUBLIC_BASE_URL"] = "http://localhost:3978"
+	env["PORT"] = "3979"
+	if _, err := LoadConfig(lookup(env)); err == nil || !strings.Contains(err.Error(), "PORT=3979") || !strings.HasPrefix(err.Error(), "PUBLIC_BASE_URL: ") {
+		t.Errorf("a port that PUBLIC_BASE_URL does not name: %v", err)
+	}
+}
+
+// The three placeholders of .env.example are each named.
+func TestTheSamplePlaceholdersAreEachNamed(t *testing.T) {
+	env := validEnv()
+	env["SERVICENOW_INSTANCE_URL"] = "https://dev12345.service-now.com"
+	env["SERVICENOW_CLIENT_ID"] = "replace-with-your-client-id"
+	env["SERVICENOW_CLIENT_SECRET"] = "replace-with-your-client-secret"
+	_, err := LoadConfig(lookup(env))
+	ce, ok := err.(*ConfigError)
+	if !ok || len(ce.Problems) != 3 {
+		t.Fatalf("want three problems, got %v", err)
+	}
+	for i, name := range []string{"SERVICENOW_INSTANCE_URL", "SERVICENOW_CLIENT_ID", "SERVICENOW_CLIENT_SECRET"} {
+		if !strings.HasPrefix(ce.Problems[i], name+": is still the sample placeholder") {
+			t.Errorf("problem %d: %s", i, ce.Problems[i])
+		}
 	}
 }

@@ -23,11 +23,7 @@ const playgroundPackage = "@microsoft/m365agentsplayground@0.2.28"
 
 // demoCommand runs the bot in development mode together with a demo ServiceNow
 // instance, both on loopback, with a throw-away key and store.
-func demoCommand(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) > 0 {
-		fmt.Fprintf(stderr, "snowbot demo: unexpected arguments %q\n", args)
-		return 2
-	}
+func demoCommand(ctx context.Context, stdout, stderr io.Writer) int {
 	port, err := listenPort(os.LookupEnv)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
@@ -71,6 +67,12 @@ func demoCommand(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		fmt.Fprintln(stderr, "snowbot demo:", err)
 		return 1
 	}
+	// The port first, so that a busy one is one line, not a banner that lies.
+	listeners, err := listen(cfg)
+	if err != nil {
+		fmt.Fprintln(stderr, "snowbot demo:", err)
+		return 1
+	}
 	demoUser := sn.User(instance.DemoUser)
 	fmt.Fprintf(stderr, `
 snowbot demo
@@ -78,7 +80,7 @@ snowbot demo
   demo ServiceNow:     %s (the sign-in page signs you in as %s, %s)
 
 Chat with it in Microsoft 365 Agents Playground, in another terminal:
-  npx %s -e %s/api/messages -c msteams
+  npx --yes %s -e %s/api/messages -c msteams
 
 Then type: help, incidents (sign in, then send the code), incident INC0010001, create Printer jams
 (a few seconds later %s takes it on and comments: a notification arrives), approvals (and press Approve)
@@ -87,11 +89,34 @@ Ctrl-C stops everything.
 `, public, sn.BaseURL, demoUser.Name, demoUser.UserName, playgroundPackage, public, sn.User(demoAgent).Name)
 	log, flush := newLogger(stdout, cfg)
 	defer flush()
-	if err := serve(ctx, cfg, log); err != nil {
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
+	go stopWithParent(ctx, stop)
+	if err := serve(ctx, cfg, log, listeners); err != nil {
 		fmt.Fprintln(stderr, "snowbot demo:", err)
 		return 1
 	}
 	return 0
+}
+
+// stopWithParent stops the demo when the process that started it ends: `go
+// run . demo` leaves its child running when it is itself sent SIGTERM (only
+// Ctrl-C reaches both), and a demo nobody can stop keeps its port.
+func stopWithParent(ctx context.Context, stop func()) {
+	parent := os.Getppid()
+	t := time.NewTicker(500 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if os.Getppid() != parent {
+				stop()
+				return
+			}
+		}
+	}
 }
 
 // startDemoInstance serves an in-memory ServiceNow instance on a loopback port,

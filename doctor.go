@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -42,11 +43,7 @@ func (d *doctor) note(format string, args ...any) {
 	fmt.Fprintf(d.out, "• %s\n", fmt.Sprintf(format, args...))
 }
 
-func doctorCommand(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) > 0 {
-		fmt.Fprintf(stderr, "snowbot doctor: unexpected arguments %q\n", args)
-		return 2
-	}
+func doctorCommand(ctx context.Context, _ *flag.FlagSet, stdout, stderr io.Writer) int {
 	d := &doctor{out: stdout, deadline: 15 * time.Second}
 	get, err := environment("")
 	if err != nil {

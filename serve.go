@@ -9,24 +9,21 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"syscall"
 	"time"
 )
 
 // shutdownGrace bounds a graceful shutdown: stop accepting, finish turns in flight.
 const shutdownGrace = 10 * time.Second
 
-func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) > 0 {
-		fmt.Fprintf(stderr, "snowbot serve: unexpected arguments %q\n", args)
-		return 2
-	}
+func serveCommand(ctx context.Context, stdout, stderr io.Writer) int {
 	cfg, ok := loadConfig(stderr)
 	if !ok {
 		return 1
 	}
 	log, flush := newLogger(stdout, cfg)
 	defer flush()
-	if err := serve(ctx, cfg, log); err != nil {
+	if err := serve(ctx, cfg, log, nil); err != nil {
 		log.Error("snowbot stopped", "error", err)
 		fmt.Fprintln(stderr, "snowbot:", err)
 		return 1
@@ -34,10 +31,12 @@ func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	return 0
 }
 
-// serve runs the web server until ctx ends, then shuts down gracefully.
-func serve(ctx context.Context, cfg *Config, log *slog.Logger) error {
+// serve runs the web server until ctx ends, then shuts down gracefully. It
+// listens on listeners, or opens its port itself when there are none.
+func serve(ctx context.Context, cfg *Config, log *slog.Logger, listeners []net.Listener) error {
 	p, err := build(cfg, log)
 	if err != nil {
+		closeAll(listeners)
 		return err
 	}
 	defer p.close()
@@ -68,9 +67,10 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger) error {
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	listeners, err := listen(cfg)
-	if err != nil {
-		return err
+	if listeners == nil {
+		if listeners, err = listen(cfg); err != nil {
+			return err
+		}
 	}
 	log.Info("snowbot listening", "port", cfg.Port, "public_base_url", cfg.PublicBaseURL, "development_mode", cfg.DevelopmentMode())
 
@@ -117,17 +117,32 @@ func listen(cfg *Config) ([]net.Listener, error) {
 	if !cfg.DevelopmentMode() {
 		ln, err := net.Listen("tcp", ":"+port)
 		if err != nil {
-			return nil, fmt.Errorf("PORT %d: %w", cfg.Port, err)
+			return nil, portError(cfg.Port, err)
 		}
 		return []net.Listener{ln}, nil
 	}
 	v4, err := net.Listen("tcp", "127.0.0.1:"+port)
 	if err != nil {
-		return nil, fmt.Errorf("PORT %d: %w", cfg.Port, err)
+		return nil, portError(cfg.Port, err)
 	}
 	listeners := []net.Listener{v4}
 	if v6, err := net.Listen("tcp", "[::1]:"+port); err == nil {
 		listeners = append(listeners, v6) // browsers may resolve localhost to ::1 first
 	}
 	return listeners, nil
+}
+
+// portError says in one line why the port could not be opened, and what to
+// set instead.
+func portError(port int, err error) error {
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return fmt.Errorf("PORT %d is in use by another program: stop it, or set PORT to a free port (PORT=%d)", port, port+1)
+	}
+	return fmt.Errorf("PORT %d cannot be opened: %w", port, err)
+}
+
+func closeAll(listeners []net.Listener) {
+	for _, ln := range listeners {
+		ln.Close()
+	}
 }

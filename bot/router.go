@@ -105,12 +105,15 @@ type composeAnswer struct {
 	ComposeExtension composeResult `json:"composeExtension"`
 }
 
+// composeResult is a message extension's answer. A "result" always carries
+// its attachments, an empty array when nothing matched: without the array
+// Teams takes the answer for a broken app ("Unable to reach app").
 type composeResult struct {
-	Type             string              `json:"type"`
-	AttachmentLayout string              `json:"attachmentLayout,omitempty"`
-	Attachments      []ComposeAttachment `json:"attachments,omitempty"`
-	SuggestedActions *suggestedActions   `json:"suggestedActions,omitempty"`
-	Text             string              `json:"text,omitempty"`
+	Type             string               `json:"type"`
+	AttachmentLayout string               `json:"attachmentLayout,omitempty"`
+	Attachments      *[]ComposeAttachment `json:"attachments,omitempty"`
+	SuggestedActions *suggestedActions    `json:"suggestedActions,omitempty"`
+	Text             string               `json:"text,omitempty"`
 }
 
 type suggestedActions struct {
@@ -128,16 +131,17 @@ func ComposeResults(list []ComposeAttachment) InvokeResponse {
 	if list == nil {
 		list = []ComposeAttachment{}
 	}
-	return InvokeResponse{Status: http.StatusOK, Body: composeAnswer{composeResult{Type: "result", AttachmentLayout: "list", Attachments: list}}}
+	return InvokeResponse{Status: http.StatusOK, Body: composeAnswer{composeResult{Type: "result", AttachmentLayout: "list", Attachments: &list}}}
 }
 
 // ComposeUnfurl answers a pasted link with its card, or with none (a link
 // that is not a record snowbot knows). Teams is asked not to keep the card
 // for others: each person who pastes the link sees what they may read.
 func ComposeUnfurl(card *ComposeAttachment) InvokeResponse {
-	r := composeResult{Type: "result", AttachmentLayout: "list", Attachments: []ComposeAttachment{}}
+	list := []ComposeAttachment{}
+	r := composeResult{Type: "result", AttachmentLayout: "list", Attachments: &list}
 	if card != nil {
-		r.Attachments = append(r.Attachments, *card)
+		list = append(list, *card)
 		r.SuggestedActions = &suggestedActions{Actions: []suggestedAction{{Type: "setCachePolicy", Value: `{"type":"no-cache"}`}}}
 	}
 	return InvokeResponse{Status: http.StatusOK, Body: composeAnswer{r}}

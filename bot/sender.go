@@ -135,6 +135,13 @@ func (s *Sender) Typing(ctx context.Context, ref schema.ConversationReference) e
 	return err
 }
 
+// OpenPersonal starts (or finds) member's 1:1 conversation with the bot.
+func (s *Sender) OpenPersonal(ctx context.Context, serviceURL string, bot, member schema.ChannelAccount, tenant string) (string, error) {
+	return s.connector.CreateConversation(ctx, serviceURL, bot, member, tenant)
+}
+
+var _ Replier = (*Sender)(nil)
+
 // Update replaces the message with this id in the conversation of ref.
 func (s *Sender) Update(ctx context.Context, ref schema.ConversationReference, id string, m Message) error {
 	a := m.activity().To(ref)

@@ -45,16 +45,35 @@ func userOf(a schema.Activity) User {
 type Turn struct {
 	Activity schema.Activity
 	User     User
-	sender   *Sender
+	sender   Replier
 	later    []func(ctx context.Context)
 }
+
+// Replier is how a turn's answers reach the channel: the bot's Sender, or
+// in a test of the conversation, a recorder of what would have been sent.
+type Replier interface {
+	// Send posts a message to the conversation of ref and returns its id.
+	Send(ctx context.Context, ref schema.ConversationReference, m Message) (string, error)
+	// Update replaces the message with this id in the conversation of ref.
+	Update(ctx context.Context, ref schema.ConversationReference, id string, m Message) error
+	// Typing shows the typing indicator in the conversation of ref.
+	Typing(ctx context.Context, ref schema.ConversationReference) error
+	// OpenPersonal starts (or finds) the 1:1 conversation of member with the
+	// bot, and returns its id.
+	OpenPersonal(ctx context.Context, serviceURL string, bot, member schema.ChannelAccount, tenant string) (string, error)
+}
+
+// NewTurn is a turn for activity a whose answers go through r: what the bot
+// builds for every activity it is sent, and what a test of the conversation
+// builds to run one in-process.
+func NewTurn(a schema.Activity, r Replier) *Turn { return newTurn(a, r) }
 
 // Later runs work after an invoke has been answered (the channel waits for
 // the invoke's response, not for what follows from it). It may only be used
 // while handling an invoke.
 func (t *Turn) Later(f func(ctx context.Context)) { t.later = append(t.later, f) }
 
-func newTurn(a schema.Activity, s *Sender) *Turn {
+func newTurn(a schema.Activity, s Replier) *Turn {
 	return &Turn{Activity: a, User: userOf(a), sender: s}
 }
 
@@ -77,7 +96,7 @@ func (t *Turn) Privately(ctx context.Context) (*Turn, error) {
 	}
 	a := t.Activity
 	tenant := t.User.TenantID
-	id, err := t.sender.connector.CreateConversation(ctx, a.ServiceURL, a.Recipient, a.From, tenant)
+	id, err := t.sender.OpenPersonal(ctx, a.ServiceURL, a.Recipient, a.From, tenant)
 	if err != nil {
 		return nil, err
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"regexp"
 	"strings"
+	"time"
 )
 
 // Approval states, as stored.
@@ -18,10 +19,10 @@ const (
 type Approval struct {
 	SysID     string
 	State     Value
-	Approver  string // the approver's name
-	Created   string // when it was asked for
-	Updated   string // when it was last changed (decided)
-	UpdatedBy string // user name of who changed it last
+	Approver  string    // the approver's name
+	Created   time.Time // when it was asked for
+	Updated   time.Time // when it was last changed (decided)
+	UpdatedBy string    // user name of who changed it last
 	Record    ApprovedRecord
 }
 
@@ -35,10 +36,11 @@ type ApprovedRecord struct {
 	Number           string
 	Table            Value // sys_class_name: its table and the table's label
 	ShortDescription string
-	OpenedBy         string // who asked
-	Opened           string // and when
+	OpenedBy         string    // who asked
+	Opened           time.Time // and when
 	// For a change request.
-	Risk, PlannedStart, PlannedEnd string
+	Risk                     string
+	PlannedStart, PlannedEnd time.Time
 	// For a requested item.
 	Item, RequestedFor string
 }
@@ -54,8 +56,8 @@ func approvalFrom(r Record) Approval {
 		SysID:     r.Get("sys_id").Value,
 		State:     r.Get("state"),
 		Approver:  r.Get("approver").Display,
-		Created:   r.Get("sys_created_on").Display,
-		Updated:   r.Get("sys_updated_on").Display,
+		Created:   r.Time("sys_created_on"),
+		Updated:   r.Time("sys_updated_on"),
 		UpdatedBy: r.Get("sys_updated_by").Display,
 		Record: ApprovedRecord{
 			SysID:            r.Get("sysapproval").Value,
@@ -63,7 +65,7 @@ func approvalFrom(r Record) Approval {
 			Table:            r.Get("sysapproval.sys_class_name"),
 			ShortDescription: r.Get("sysapproval.short_description").Display,
 			OpenedBy:         r.Get("sysapproval.opened_by").Display,
-			Opened:           r.Get("sysapproval.sys_created_on").Display,
+			Opened:           r.Time("sysapproval.sys_created_on"),
 		},
 	}
 }
@@ -146,7 +148,7 @@ func (s *Session) addDetails(ctx context.Context, list []Approval) error {
 		set    func(a *ApprovedRecord, r Record)
 	}{
 		{"change_request", []string{"sys_id", "risk", "start_date", "end_date"}, func(a *ApprovedRecord, r Record) {
-			a.Risk, a.PlannedStart, a.PlannedEnd = r.Get("risk").Display, r.Get("start_date").Display, r.Get("end_date").Display
+			a.Risk, a.PlannedStart, a.PlannedEnd = r.Get("risk").Display, r.Time("start_date"), r.Time("end_date")
 		}},
 		{"sc_req_item", []string{"sys_id", "cat_item", "requested_for"}, func(a *ApprovedRecord, r Record) {
 			a.Item, a.RequestedFor = r.Get("cat_item").Display, r.Get("requested_for").Display

@@ -189,6 +189,36 @@ func fieldByField(row map[string]json.RawMessage) (Record, error) {
 // Get returns a field, empty when absent.
 func (r Record) Get(name string) Value { return r[name] }
 
+// DateTimeLayout is how the Table API writes a date and time: the stored
+// value in UTC, and (in the default format) the display value in the
+// reader's time zone.
+const DateTimeLayout = "2006-01-02 15:04:05"
+
+// Time returns a date/time or date field as a moment in UTC, read from its
+// stored value; zero when absent or unreadable.
+func (r Record) Time(name string) time.Time {
+	v := r[name].Value
+	for _, layout := range []string{DateTimeLayout, "2006-01-02"} {
+		if t, err := time.ParseInLocation(layout, v, time.UTC); err == nil {
+			return t
+		}
+	}
+	return time.Time{}
+}
+
+// displayOffset is how far the display value of a date/time field is ahead
+// of its stored UTC value: the time zone ServiceNow shows this reader. Zero
+// when either cannot be read (a display format other than the default, say).
+func (r Record) displayOffset(name string) time.Duration {
+	f := r[name]
+	v, err1 := time.ParseInLocation(DateTimeLayout, f.Value, time.UTC)
+	d, err2 := time.ParseInLocation(DateTimeLayout, f.Display, time.UTC)
+	if err1 != nil || err2 != nil {
+		return 0
+	}
+	return d.Sub(v)
+}
+
 // Params shape a Table API request.
 type Params struct {
 	Fields       []string // sysparm_fields: only what is shown

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"regexp"
 	"strings"
+	"time"
 )
 
 // Incident states, as stored.
@@ -26,8 +27,8 @@ type Incident struct {
 	AssignmentGroup  string
 	AssignedTo       string
 	Caller           string
-	Updated          string
-	Opened           string
+	Updated          time.Time
+	Opened           time.Time
 	Comments         []JournalEntry // newest first
 }
 
@@ -38,7 +39,7 @@ func (i Incident) Closed() bool {
 
 // JournalEntry is one entry of a journal field (customer-visible comments).
 type JournalEntry struct {
-	At     string
+	At     time.Time
 	Author string
 	Text   string
 }
@@ -68,9 +69,9 @@ func incidentFrom(r Record) Incident {
 		AssignmentGroup:  r.Get("assignment_group").Display,
 		AssignedTo:       r.Get("assigned_to").Display,
 		Caller:           r.Get("caller_id").Display,
-		Updated:          r.Get("sys_updated_on").Display,
-		Opened:           r.Get("opened_at").Display,
-		Comments:         ParseJournal(r.Get("comments").Display),
+		Updated:          r.Time("sys_updated_on"),
+		Opened:           r.Time("opened_at"),
+		Comments:         ParseJournal(r.Get("comments").Display, r.displayOffset("sys_updated_on")),
 	}
 }
 
@@ -190,12 +191,28 @@ func (s *Session) Resolve(ctx context.Context, number, code, notes string) (Inci
 	return inc, err
 }
 
+// incidentInText finds an incident number written in running text.
+var incidentInText = regexp.MustCompile(`(?i)\bINC[0-9]{4,20}\b`)
+
+// FindIncidentNumber finds the first incident number in a sentence ("what
+// about INC0010001?"), in upper case.
+func FindIncidentNumber(text string) (string, bool) {
+	m := incidentInText.FindString(text)
+	if m == "" {
+		return "", false
+	}
+	return strings.ToUpper(m), true
+}
+
 // journalHeader is the line ServiceNow puts before each journal entry:
 // "2026-11-02 09:30:00 - Ada Lovelace (Additional comments)".
 var journalHeader = regexp.MustCompile(`(?m)^(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}) - (.+) \((Additional comments|Work notes|Comments)\)\s*$`)
 
-// ParseJournal splits a journal field's display text into entries, newest first.
-func ParseJournal(text string) []JournalEntry {
+// ParseJournal splits a journal field's display text into entries, newest
+// first. The text carries its times as the reader's display values (their
+// ServiceNow time zone): offset is how far that zone is ahead of UTC, so
+// that every entry's At is UTC.
+func ParseJournal(text string, offset time.Duration) []JournalEntry {
 	idx := journalHeader.FindAllStringSubmatchIndex(text, -1)
 	var out []JournalEntry
 	for k, m := range idx {
@@ -203,8 +220,9 @@ func ParseJournal(text string) []JournalEntry {
 		if k+1 < len(idx) {
 			end = idx[k+1][0]
 		}
+		at, _ := time.ParseInLocation(DateTimeLayout, text[m[2]:m[3]], time.UTC)
 		out = append(out, JournalEntry{
-			At:     text[m[2]:m[3]],
+			At:     at.Add(-offset),
 			Author: text[m[4]:m[5]],
 			Text:   strings.TrimSpace(text[m[1]:end]),
 		})

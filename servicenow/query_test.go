@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestQueryEncodes(t *testing.T) {
@@ -67,11 +68,13 @@ func TestParseIncidentNumber(t *testing.T) {
 func TestParseJournal(t *testing.T) {
 	text := "2026-11-03 10:00:00 - Ada Lovelace (Additional comments)\nIt is LT-0042.\nSecond line.\n\n" +
 		"2026-11-03 09:00:00 - Beth Anglin (Additional comments)\nCould you tell me your asset tag?\n\n"
-	got := ParseJournal(text)
-	if len(got) != 2 || got[0].Author != "Ada Lovelace" || got[0].Text != "It is LT-0042.\nSecond line." || got[1].At != "2026-11-03 09:00:00" {
+	// Shown to a reader one hour ahead of UTC: 09:00 there is 08:00 UTC.
+	got := ParseJournal(text, time.Hour)
+	if len(got) != 2 || got[0].Author != "Ada Lovelace" || got[0].Text != "It is LT-0042.\nSecond line." ||
+		!got[1].At.Equal(time.Date(2026, 11, 3, 8, 0, 0, 0, time.UTC)) {
 		t.Fatalf("%+v", got)
 	}
-	if ParseJournal("") != nil {
+	if ParseJournal("", 0) != nil {
 		t.Error("empty journal has entries")
 	}
 }

@@ -90,7 +90,7 @@ func TestSignInThroughTeamsVerifyStateInvoke(t *testing.T) {
 	// The person also types the code the page showed: no false alarm.
 	w.say(ada, code)
 	reply := w.next(ada).Text()
-	mustContain(t, "the same code typed after Teams passed it on", reply, "already signed in")
+	mustContain(t, "the same code typed after Teams passed it on", reply, "You're already signed in as Ada Lovelace.")
 	mustNotContain(t, "the same code typed after Teams passed it on", reply, "no sign-in is waiting")
 
 	// The pop-up closed without a code: acknowledged, nothing said.
@@ -149,9 +149,10 @@ func TestCodesBindOnlyForTheUserWhoAskedAndOnlyFiveTries(t *testing.T) {
 	mustContain(t, "confirmation", w.next(ada).Text(), "signed in")
 	w.next(ada) // the resumed list
 
-	// A used code binds nothing a second time.
+	// A used code binds nothing a second time: she is signed in already, as herself.
 	w.say(ada, code)
-	mustContain(t, "reused code", w.next(ada).Text(), "no sign-in is waiting")
+	mustContain(t, "reused code", w.next(ada).Text(), "You're already signed in as Ada Lovelace.")
+	w.quiet(ada, 300*time.Millisecond)
 }
 
 func TestFiveWrongCodesDiscardTheSignIn(t *testing.T) {

@@ -29,7 +29,7 @@ func (c *Conversation) listApprovals(ctx context.Context, t *bot.Turn) error {
 		if len(list) == 0 {
 			return said(bot.Text("Nothing waits for your approval.")), nil
 		}
-		return said(cardMessage(cards.ApprovalsCard(c.ServiceNow.InstanceURL(), list, total, "", cardUsers(t)))), nil
+		return said(cardMessage(cards.ApprovalsCard(c.view(t), list, total, cards.Note{}, cardUsers(t)))), nil
 	}))
 }
 
@@ -60,12 +60,12 @@ func (c *Conversation) decideTyped(ctx context.Context, t *bot.Turn, approve boo
 		if len(pending) == 0 {
 			return said(bot.Text("Nothing of yours waits for approval on " + number + ": it may be decided already, or not yours to decide. Type **approvals** to see what waits for you.")), nil
 		}
-		a, note, err := c.decide(ctx, s, pending[0].SysID, approve, comment)
+		a, note, err := c.decide(ctx, s, readerOf(t), pending[0].SysID, approve, comment)
 		if err != nil {
 			return outcome{}, err
 		}
-		m := cardMessage(cards.ApprovalCard(c.ServiceNow.InstanceURL(), a, "", cardUsers(t)))
-		m.Text = note
+		m := cardMessage(cards.ApprovalCard(c.view(t), a, cards.Note{}, cardUsers(t)))
+		m.Text = note.Text
 		return said(m), nil
 	}))
 }
@@ -118,29 +118,29 @@ func (c *Conversation) claimDecision(ctx context.Context, sysID string) (func(),
 // written for an approval decided meanwhile (here, on another device, or by
 // someone else of a group), and one press at a time decides, across every
 // instance: a second press finds the first one's decision.
-func (c *Conversation) decide(ctx context.Context, s *servicenow.Session, sysID string, approve bool, comment string) (servicenow.Approval, string, error) {
+func (c *Conversation) decide(ctx context.Context, s *servicenow.Session, reader cards.Reader, sysID string, approve bool, comment string) (servicenow.Approval, cards.Note, error) {
 	release, err := c.claimDecision(ctx, sysID)
 	if err != nil {
-		return servicenow.Approval{}, "", err
+		return servicenow.Approval{}, cards.Note{}, err
 	}
 	defer release()
 	a, err := s.ApprovalByID(ctx, sysID)
 	if err != nil {
-		return a, "", err
+		return a, cards.Note{}, err
 	}
 	number := cards.Plain(a.Record.Number)
 	if !a.Requested() {
-		return a, "Nothing to do: " + number + " is already " + cards.DecisionInSentence(a) + ".", nil
+		return a, cards.Said(cards.Info, "Nothing to do: "+number+" is already "+cards.DecisionInSentence(a, reader)+"."), nil
 	}
 	decided, err := s.Decide(ctx, sysID, approve, comment)
 	if err != nil {
-		return a, "", err
+		return a, cards.Note{}, err
 	}
 	decided.Record = a.Record // the write answers with the approval, not the record's details
 	if approve {
-		return decided, "Approved " + number + ".", nil
+		return decided, cards.Said(cards.Done, "Approved "+number+"."), nil
 	}
-	return decided, "Rejected " + number + ".", nil
+	return decided, cards.Said(cards.Done, "Rejected "+number+"."), nil
 }
 
 // OnAdaptiveCardAction answers the buttons of approval cards (Approve,
@@ -178,10 +178,10 @@ func (c *Conversation) OnAdaptiveCardAction(ctx context.Context, t *bot.Turn) bo
 func (c *Conversation) decideByButton(ctx context.Context, t *bot.Turn, kind, id string, approve bool, reason string) bot.InvokeResponse {
 	var (
 		current servicenow.Approval
-		note    string
+		note    cards.Note
 	)
 	o := c.asUser(ctx, t, resume{Text: "approvals"}, func(ctx context.Context, s *servicenow.Session) (outcome, error) {
-		a, n, err := c.decide(ctx, s, id, approve, reason)
+		a, n, err := c.decide(ctx, s, readerOf(t), id, approve, reason)
 		current, note = a, n
 		if errors.Is(err, servicenow.ErrNotFound) {
 			return said(bot.Text(noSuchApproval)), nil
@@ -194,9 +194,9 @@ func (c *Conversation) decideByButton(ctx context.Context, t *bot.Turn, kind, id
 			if err != nil {
 				return outcome{}, err
 			}
-			return said(cardMessage(cards.ApprovalsCard(c.ServiceNow.InstanceURL(), list, total, note, cardUsers(t)))), nil
+			return said(cardMessage(cards.ApprovalsCard(c.view(t), list, total, note, cardUsers(t)))), nil
 		}
-		return said(cardMessage(cards.ApprovalCard(c.ServiceNow.InstanceURL(), a, note, cardUsers(t)))), nil
+		return said(cardMessage(cards.ApprovalCard(c.view(t), a, note, cardUsers(t)))), nil
 	})
 	switch {
 	case o.err != nil:
@@ -220,7 +220,7 @@ func (c *Conversation) decideByButton(ctx context.Context, t *bot.Turn, kind, id
 		problem = "I could not decide it: see my message below."
 	}
 	if kind == cards.ApprovalOne && current.SysID != "" {
-		return bot.CardResponse(cards.ApprovalCard(c.ServiceNow.InstanceURL(), current, problem, cardUsers(t)).JSON())
+		return bot.CardResponse(cards.ApprovalCard(c.view(t), current, cards.Said(cards.Trouble, problem), cardUsers(t)).JSON())
 	}
 	return bot.ErrorResponse(http.StatusServiceUnavailable, problem)
 }
@@ -241,13 +241,13 @@ func (c *Conversation) refreshApprovals(ctx context.Context, t *bot.Turn, kind, 
 		if err != nil {
 			return bot.ErrorResponse(http.StatusServiceUnavailable, "ServiceNow is not answering, try again in a moment.")
 		}
-		card = cards.ApprovalsCard(c.ServiceNow.InstanceURL(), list, total, "", cardUsers(t))
+		card = cards.ApprovalsCard(c.view(t), list, total, cards.Note{}, cardUsers(t))
 	} else {
 		a, err := s.ApprovalByID(sctx, id)
 		if err != nil {
 			return bot.ErrorResponse(http.StatusServiceUnavailable, "ServiceNow is not answering, try again in a moment.")
 		}
-		card = cards.ApprovalCard(c.ServiceNow.InstanceURL(), a, "", cardUsers(t))
+		card = cards.ApprovalCard(c.view(t), a, cards.Note{}, cardUsers(t))
 	}
 	return bot.CardResponse(card.JSON())
 }

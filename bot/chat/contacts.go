@@ -30,6 +30,10 @@ type Contact struct {
 	Gone bool `json:"gone,omitempty"`
 	// Told: a notification has already said how to turn them off.
 	Told bool `json:"told,omitempty"`
+	// Zone and Locale are the person's time zone and locale, as Teams last
+	// sent them, for the times in the text of what they are sent.
+	Zone   string `json:"zone,omitempty"`
+	Locale string `json:"locale,omitempty"`
 }
 
 // The record names of contacts: one per person, and the link from a
@@ -89,7 +93,7 @@ func (c *Conversation) updateContact(ctx context.Context, user string, edit func
 }
 
 func sameContact(a, b Contact) bool {
-	return string(a.Chat) == string(b.Chat) && a.Muted == b.Muted && a.Gone == b.Gone && a.Told == b.Told
+	return string(a.Chat) == string(b.Chat) && a.Muted == b.Muted && a.Gone == b.Gone && a.Told == b.Told && a.Zone == b.Zone && a.Locale == b.Locale
 }
 
 // link records that the ServiceNow user sysID is the Teams person user. When
@@ -164,12 +168,13 @@ func (c *Conversation) rememberChat(ctx context.Context, t *bot.Turn) {
 	}
 	ref := personalChat(t)
 	user := t.User.Key()
-	where := ref.ServiceURL + "\x00" + ref.Conversation.ID + "\x00" + ref.Bot.ID + "\x00" + ref.User.ID
+	zone, locale := t.Activity.LocalTimezone, t.Activity.Locale
+	where := ref.ServiceURL + "\x00" + ref.Conversation.ID + "\x00" + ref.Bot.ID + "\x00" + ref.User.ID + "\x00" + zone + "\x00" + locale
 	if c.chats.known(user, where) {
 		return
 	}
 	chat, _ := json.Marshal(ref)
-	_, err := c.updateContact(ctx, user, func(ct *Contact) { ct.Chat, ct.Gone = chat, false })
+	_, err := c.updateContact(ctx, user, func(ct *Contact) { ct.Chat, ct.Gone, ct.Zone, ct.Locale = chat, false, zone, locale })
 	switch {
 	case err == nil, errors.Is(err, auth.ErrSignInRequired):
 		c.chats.remember(user, where)

@@ -25,7 +25,7 @@ func (c *Conversation) listIncidents(ctx context.Context, t *bot.Turn) error {
 		if len(list) == 0 {
 			return said(bot.Text("You have no open incidents. To report one, type **create** followed by a short description.")), nil
 		}
-		return said(cardMessage(cards.IncidentList(c.ServiceNow.InstanceURL(), list, total))), nil
+		return said(cardMessage(cards.IncidentList(c.view(t), list, total))), nil
 	}))
 }
 
@@ -70,7 +70,7 @@ func (c *Conversation) showIncident(ctx context.Context, t *bot.Turn, arg string
 		if err != nil {
 			return outcome{}, err
 		}
-		return said(cardMessage(cards.IncidentDetail(c.ServiceNow.InstanceURL(), inc, newFormID()))), nil
+		return said(cardMessage(cards.IncidentDetail(c.view(t), inc, newFormID()))), nil
 	}))
 }
 
@@ -92,7 +92,7 @@ func (c *Conversation) createIncident(ctx context.Context, t *bot.Turn, n servic
 			inc.ShortDescription = n.ShortDescription
 		}
 		receipt := cardMessage(cards.Receipt("Report an incident", "Sent: created "+inc.Number+"."))
-		return outcome{answer: cardMessage(cards.Created(c.ServiceNow.InstanceURL(), inc)), done: true, card: &receipt}, nil
+		return outcome{answer: cardMessage(cards.Created(c.view(t), inc)), done: true, card: &receipt}, nil
 	})
 }
 
@@ -137,7 +137,7 @@ func (c *Conversation) comment(ctx context.Context, t *bot.Turn, arg, text strin
 		}
 		o := said(bot.Text(fmt.Sprintf("Added your comment to %s. The caller can see it.", number)))
 		if fromCard {
-			o.card = c.detailCard(ctx, s, number)
+			o.card = c.detailCard(ctx, t, s, number)
 		}
 		return o, nil
 	})
@@ -164,7 +164,7 @@ func (c *Conversation) resolve(ctx context.Context, t *bot.Turn, arg, notes stri
 			o = said(bot.Text(fmt.Sprintf("Resolved %s (%s).", number, c.ResolveCode)))
 		}
 		if fromCard {
-			o.card = c.detailCard(ctx, s, number)
+			o.card = c.detailCard(ctx, t, s, number)
 		}
 		return o, nil
 	})
@@ -172,12 +172,12 @@ func (c *Conversation) resolve(ctx context.Context, t *bot.Turn, arg, notes stri
 
 // detailCard reads an incident again for the card a button was pressed on;
 // nil when that fails (the card then stays as it was).
-func (c *Conversation) detailCard(ctx context.Context, s *servicenow.Session, number string) *bot.Message {
+func (c *Conversation) detailCard(ctx context.Context, t *bot.Turn, s *servicenow.Session, number string) *bot.Message {
 	inc, err := s.IncidentByNumber(ctx, number)
 	if err != nil {
 		c.Log.InfoContext(ctx, "the incident card was not refreshed", "error", err)
 		return nil
 	}
-	m := cardMessage(cards.IncidentDetail(c.ServiceNow.InstanceURL(), inc, newFormID()))
+	m := cardMessage(cards.IncidentDetail(c.view(t), inc, newFormID()))
 	return &m
 }

@@ -29,6 +29,6 @@ func (c *Conversation) searchKnowledge(ctx context.Context, t *bot.Turn, words s
 		if len(list) == 0 {
 			return said(bot.Text(fmt.Sprintf("No published article matches “%s”. Try other words.", cards.Plain(words)))), nil
 		}
-		return said(cardMessage(cards.Articles(c.ServiceNow.InstanceURL(), list))), nil
+		return said(cardMessage(cards.Articles(c.view(t), list))), nil
 	}))
 }

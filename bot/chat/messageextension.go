@@ -86,7 +86,7 @@ func (c *Conversation) OnComposeQuery(ctx context.Context, t *bot.Turn) bot.Invo
 	}
 	skip := min(max(q.QueryOptions.Skip, 0), 1000)
 	s := c.ServiceNow.As(c.Auth.Tokens(t.User.Key()))
-	base := c.ServiceNow.InstanceURL()
+	v := c.view(t)
 	var results []bot.ComposeAttachment
 	var err error
 	switch q.CommandID {
@@ -94,13 +94,13 @@ func (c *Conversation) OnComposeQuery(ctx context.Context, t *bot.Turn) bot.Invo
 		var list []servicenow.Incident
 		list, err = s.SearchIncidents(ctx, q.text(), skip, count)
 		for _, inc := range list {
-			results = append(results, bot.ComposeAttachment{ContentType: cards.ContentType, Content: cards.IncidentShare(base, inc).JSON(), Preview: cards.IncidentPreview(inc)})
+			results = append(results, bot.ComposeAttachment{ContentType: cards.ContentType, Content: cards.IncidentShare(v, inc).JSON(), Preview: cards.IncidentPreview(inc)})
 		}
 	case CommandSearchKnowledge:
 		var list []servicenow.Article
 		list, err = s.SearchKnowledge(ctx, q.text(), skip, count)
 		for _, a := range list {
-			results = append(results, bot.ComposeAttachment{ContentType: cards.ContentType, Content: cards.ArticleShare(base, a).JSON(), Preview: cards.ArticlePreview(a)})
+			results = append(results, bot.ComposeAttachment{ContentType: cards.ContentType, Content: cards.ArticleShare(v, a).JSON(), Preview: cards.ArticlePreview(a)})
 		}
 	default:
 		return bot.ComposeMessage("I don't know that search. Update the snowbot app in Teams.")
@@ -138,7 +138,7 @@ func (c *Conversation) OnComposeQueryLink(ctx context.Context, t *bot.Turn) bot.
 	case "incident":
 		var inc servicenow.Incident
 		if inc, err = s.IncidentByID(ctx, ref.SysID); err == nil {
-			card, preview = cards.IncidentShare(base, inc), cards.IncidentPreview(inc)
+			card, preview = cards.IncidentShare(c.view(t), inc), cards.IncidentPreview(inc)
 		}
 	case "kb_knowledge":
 		var a servicenow.Article
@@ -148,7 +148,7 @@ func (c *Conversation) OnComposeQueryLink(ctx context.Context, t *bot.Turn) bot.
 			a, err = s.ArticleByID(ctx, ref.SysID)
 		}
 		if err == nil {
-			card, preview = cards.ArticleShare(base, a), cards.ArticlePreview(a)
+			card, preview = cards.ArticleShare(c.view(t), a), cards.ArticlePreview(a)
 		}
 	}
 	if err != nil {
@@ -189,15 +189,15 @@ func (c *Conversation) composeSignIn(ctx context.Context, t *bot.Turn, state str
 	switch {
 	case err == nil:
 		c.signedIn(ctx, user, done.Identity)
-		if rerr := c.Auth.Records(user).Put(ctx, codeFromTeams, []byte(code), auth.CodeTTL); rerr != nil {
-			c.Log.InfoContext(ctx, "the code from Teams was not remembered", "error", rerr)
-		}
 		return bot.InvokeResponse{}, false
 	case errors.As(err, &wrong):
 		return bot.ComposeMessage(fmt.Sprintf("That sign-in code is not right (%d tries left). Search again to sign in.", wrong.Left)), true
 	case errors.Is(err, auth.ErrTooManyCodes):
 		return bot.ComposeMessage("Too many wrong codes: I cancelled this sign-in to keep your account safe. Search again to start a new one."), true
 	case errors.Is(err, auth.ErrNoSignInWaiting):
+		if _, ok := c.signedInAs(ctx, user); ok {
+			return bot.InvokeResponse{}, false // already signed in: the query goes on
+		}
 		// Not this person's sign-in (or an old one): a new one, of their own.
 		return c.composeAuth(ctx, t), true
 	case errors.Is(err, auth.ErrUnavailable):

@@ -99,7 +99,7 @@ func (c *Conversation) notifications(ctx context.Context, t *bot.Turn, arg strin
 	for _, s := range c.history(ctx, t.User.Key()) {
 		list = append(list, cards.Sent{At: s.At, Summary: s.Summary})
 	}
-	m := cardMessage(cards.History(list))
+	m := cardMessage(cards.History(c.view(t), list))
 	m.Text = state
 	return c.reply(ctx, t, m)
 }

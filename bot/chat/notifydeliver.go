@@ -238,7 +238,7 @@ func (n *Notifier) deliverTo(ctx context.Context, log *slog.Logger, recipient, t
 	}
 
 	rctx, cancel := context.WithTimeout(ctx, serviceNowBudget)
-	card, ok, err := n.read(rctx, user, ref, table, sysID, nw)
+	card, ok, err := n.read(rctx, user, ref, reader(contact.Zone, contact.Locale), table, sysID, nw)
 	cancel()
 	if err != nil {
 		f := classify(err)
@@ -342,17 +342,17 @@ func (n *Notifier) keepMarks(ctx context.Context, log *slog.Logger, keys []strin
 
 // read builds the card the recipient is sent, from the record as they may
 // read it. ok is false when there is nothing to send.
-func (n *Notifier) read(ctx context.Context, user string, ref schema.ConversationReference, table, sysID string, nw news) (cards.Card, bool, error) {
+func (n *Notifier) read(ctx context.Context, user string, ref schema.ConversationReference, rd cards.Reader, table, sysID string, nw news) (cards.Card, bool, error) {
 	c := n.Conversation
 	s := c.ServiceNow.As(c.Auth.Tokens(user))
-	base := c.ServiceNow.InstanceURL()
+	v := cards.View{InstanceURL: c.ServiceNow.InstanceURL(), Reader: rd}
 	switch table {
 	case events.TableIncident:
 		inc, err := s.IncidentByID(ctx, sysID)
 		if err != nil {
 			return cards.Card{}, false, err
 		}
-		return cards.IncidentNews(base, inc, cards.Change{Created: nw.created, Fields: nw.fields, Commented: nw.comment}), true, nil
+		return cards.IncidentNews(v, inc, cards.Change{Created: nw.created, Fields: nw.fields, Commented: nw.comment}), true, nil
 	case events.TableApproval:
 		a, err := s.ApprovalByID(ctx, sysID)
 		if err != nil {
@@ -361,7 +361,7 @@ func (n *Notifier) read(ctx context.Context, user string, ref schema.Conversatio
 		if !a.Requested() {
 			return cards.Card{}, false, nil // decided meanwhile: nothing waits for them
 		}
-		return cards.ApprovalCard(base, a, "", []string{ref.User.ID}), true, nil
+		return cards.ApprovalCard(v, a, cards.Note{}, []string{ref.User.ID}), true, nil
 	}
 	return cards.Card{}, false, nil
 }

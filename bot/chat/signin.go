@@ -41,23 +41,16 @@ func (c *Conversation) promptSignIn(ctx context.Context, t *bot.Turn, reason str
 	return cardMessage(cards.SignIn(reason, url)), nil
 }
 
-// codeFromTeams names the record of a code that Teams' sign-in pop-up passed
-// on: the person may type the same code from the page a moment later.
-const codeFromTeams = "code-from-teams"
-
 // completeSignIn binds a verification code to the user who typed it (or whose
 // Teams client passed it on) and runs the command that asked for the sign-in.
 func (c *Conversation) completeSignIn(ctx context.Context, t *bot.Turn, code string, fromTeams bool) error {
 	user := t.User.Key()
 	saved, err := c.Auth.CompleteSignIn(ctx, user, code)
-	if err == nil && fromTeams {
-		if rerr := c.Auth.Records(user).Put(ctx, codeFromTeams, []byte(code), auth.CodeTTL); rerr != nil {
-			c.Log.InfoContext(ctx, "the code from Teams was not remembered", "error", rerr)
-		}
-	}
-	if errors.Is(err, auth.ErrNoSignInWaiting) && !fromTeams {
-		if used, rerr := c.Auth.Records(user).Get(ctx, codeFromTeams); rerr == nil && string(used) == code {
-			err = errCodeAlreadyUsed
+	if errors.Is(err, auth.ErrNoSignInWaiting) {
+		if who, ok := c.signedInAs(ctx, user); ok {
+			// The code of the sign-in that Teams already passed on, or any
+			// code once signed in: nothing to do, and nothing changes.
+			return c.reply(ctx, t, bot.Text("You're already signed in as "+who+"."))
 		}
 	}
 	var wrong *auth.WrongCodeError
@@ -70,8 +63,6 @@ func (c *Conversation) completeSignIn(ctx context.Context, t *bot.Turn, code str
 		return c.reply(ctx, t, bot.Text("That code is not right. Check the six digits on the sign-in page and send them again ("+tries+")."))
 	case errors.Is(err, auth.ErrTooManyCodes):
 		return c.reply(ctx, t, bot.Text("That was the fifth wrong code, so I cancelled this sign-in to keep your account safe. Type your command again to start a new one."))
-	case errors.Is(err, errCodeAlreadyUsed):
-		return c.reply(ctx, t, bot.Text("You're already signed in to ServiceNow with that code: Teams passed it on to me. No need to type it."))
 	case errors.Is(err, auth.ErrNoSignInWaiting):
 		return c.reply(ctx, t, bot.Text("That looks like a sign-in code, but no sign-in is waiting for you here. Codes work once, for 10 minutes, and only for the person who asked for the sign-in. Type your command again (for example **incidents**) to get a new sign-in card."))
 	case errors.Is(err, auth.ErrUnavailable):
@@ -116,8 +107,21 @@ func (c *Conversation) signedIn(ctx context.Context, user string, id *auth.Ident
 	}
 }
 
-// errCodeAlreadyUsed is a typed code that Teams already passed on.
-var errCodeAlreadyUsed = errors.New("the code was already passed on by Teams")
+// signedInAs says who the person is signed in to ServiceNow as (their
+// name, or "ServiceNow" when the lookup at sign-in failed); ok is false when
+// they are not signed in.
+func (c *Conversation) signedInAs(ctx context.Context, user string) (string, bool) {
+	id, err := c.Auth.Tokens(user).Identity(ctx)
+	switch {
+	case err == nil && id.Name != "":
+		return cards.Plain(id.Name), true
+	case err == nil && id.UserName != "":
+		return cards.Plain(id.UserName), true
+	case err == nil, errors.Is(err, auth.ErrNoIdentity):
+		return "ServiceNow", true
+	}
+	return "", false
+}
 
 // signOut revokes the user's tokens at the instance and forgets them.
 func (c *Conversation) signOut(ctx context.Context, t *bot.Turn) error {

@@ -3,7 +3,8 @@
 // round trip in the browser, the verification code, the incidents card, the
 // create form, the approvals card and a click on Approve, and the
 // notification that arrives when the demo's agent comments on the new
-// incident, and a search of the message extension whose result is shared.
+// incident, a search of the message extension whose result is shared, a card
+// with a date, an empty search and a link unfurled in the Link Unfurling dialog.
 // Saves a screenshot of every step.
 //
 // usage: node playground-drive.mjs PLAYGROUND_URL SCREENSHOT_DIR
@@ -22,7 +23,8 @@ const browser = await chromium.launch({
   args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--disable-default-apps", "--no-default-browser-check"],
 });
-const context = await browser.newContext({ viewport: { width: 1280, height: 960 } });
+// The browser's time zone is Paris: cards' dates must show in it, not in UTC.
+const context = await browser.newContext({ viewport: { width: 1280, height: 960 }, timezoneId: "Europe/Paris" });
 const page = await context.newPage();
 page.setDefaultTimeout(20000);
 let step = 0;
@@ -137,6 +139,52 @@ try {
   await page.waitForTimeout(1500);
   if (await page.getByText("I don't know the command").count()) throw new Error("the bot answered a shared card as if it were a command");
   console.log("shared INC0010002");
+
+  // A card with a date: Teams (and the Playground's renderer) shows the UTC
+  // value in the reader's own time zone and format.
+  await say("incident INC0010001");
+  const detail = card("Laptop does not connect to the office Wi-Fi");
+  await detail.waitFor();
+  await detail.getByText("Last updated").waitFor();
+  const text = await detail.innerText();
+  const shown = text.match(/Last updated\s*\n?\s*([^\n]+)/)?.[1]?.trim() ?? "";
+  if (!shown || text.includes("{{")) throw new Error(`the date was not rendered: ${text}`);
+  // INC0010001 was last updated at 05:30 UTC: 06:30 in Paris.
+  if (!shown.includes("6:30")) throw new Error(`the date is not shown in the reader's time zone: ${shown}`);
+  await shot("card-with-date");
+  console.log(`rendered date: ${shown}`);
+
+  // An empty search: the compose box shows no results, and no error.
+  await page.getByRole("button", { name: "Trigger Message Extension App" }).click();
+  await page.getByText("Search Command").click();
+  await page.getByText("Specify Command ID or Parameter").click();
+  await page.getByPlaceholder("Command ID").fill("searchIncidents");
+  await page.getByPlaceholder("Parameter name").fill("query");
+  await page.getByPlaceholder("Enter a search term").fill("zzzzqqq");
+  await page.keyboard.press("Enter");
+  await page.getByText("We didn't find any matches.").waitFor();
+  await shot("empty-search");
+  for (const bad of ["Unable to reach app", "Invalid response"]) {
+    if (await page.getByText(bad).count()) throw new Error(`an empty search showed "${bad}"`);
+  }
+  const searchBox = page.getByText("Search-Based Message Extension").locator("xpath=ancestor::div[.//input][1]");
+  await searchBox.getByRole("button").first().click();
+  console.log("empty search: no matches, no error");
+
+  // Link unfurling: a link to the instance, pasted into the Playground's
+  // Link Unfurling dialog, unfolds into the incident's card.
+  const link = await page.locator('.ac-adaptiveCard a[href*="nav_to.do"]', { hasText: "INC0010001" }).first().getAttribute("href");
+  if (!link) throw new Error("the incident card has no link to the instance");
+  await page.getByRole("button", { name: "Trigger Message Extension App" }).click();
+  await page.getByText("Link Unfurling").click();
+  const dialog = page.getByRole("dialog");
+  await dialog.getByLabel("Enter an URL").fill(link);
+  await dialog.getByLabel("Enter an URL").press("Enter");
+  await dialog.locator(".ac-adaptiveCard", { hasText: "INC0010001" }).waitFor();
+  await shot("link-unfurl");
+  await dialog.getByRole("button", { name: "Send to Conversation" }).click();
+  await page.locator(".ac-adaptiveCard", { hasText: "Laptop does not connect" }).last().waitFor();
+  console.log("unfurled INC0010001");
 } catch (err) {
   await shot("failure").catch(() => {});
   console.error(`step ${step + 1} failed: ${err.message}`);

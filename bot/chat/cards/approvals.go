@@ -3,6 +3,7 @@ package cards
 import (
 	"strconv"
 	"strings"
+	"time"
 
 	"snowbot/servicenow"
 )
@@ -33,33 +34,26 @@ func ReasonInput(approval string) string { return "reason-" + approval }
 // ApprovalCard shows one approval: what it is for, and while it waits,
 // Approve and Reject. note (may be empty) says what just happened. userIDs are
 // the Teams users for whom the card refreshes itself when shown again.
-func ApprovalCard(instanceURL string, a servicenow.Approval, note string, userIDs []string) Card {
-	body := []Element{}
-	if note != "" {
-		body = append(body, Warning(note))
-	}
-	items, fb := approvalItems(instanceURL, a, ApprovalOne)
+func ApprovalCard(v View, a servicenow.Approval, note Note, userIDs []string) Card {
+	body := note.elements()
+	items, fb := approvalItems(v, a, ApprovalOne)
 	body = append(body, items...)
-	return Card{Body: body, Fallback: note + "\n" + fb, Refresh: refresh(ApprovalData{Card: ApprovalOne, Approval: a.SysID}, userIDs)}
+	return Card{Body: body, Fallback: note.fallback() + fb, Refresh: refresh(ApprovalData{Card: ApprovalOne, Approval: a.SysID}, userIDs)}
 }
 
 // ApprovalsCard lists a person's pending approvals, total counting them all.
-func ApprovalsCard(instanceURL string, list []servicenow.Approval, total int, note string, userIDs []string) Card {
-	body := []Element{}
-	if note != "" {
-		body = append(body, Warning(note))
-	}
+func ApprovalsCard(v View, list []servicenow.Approval, total int, note Note, userIDs []string) Card {
+	body := note.elements()
 	body = append(body, Title("Waiting for your approval"))
 	var fb strings.Builder
-	if note != "" {
-		fb.WriteString(note + "\n")
-	}
+	fb.WriteString(note.fallback())
+	fb.WriteString("Waiting for your approval:\n")
 	if len(list) == 0 {
 		body = append(body, Para("Nothing waits for your approval."))
 		fb.WriteString("Nothing waits for your approval.\n")
 	}
 	for _, a := range list {
-		items, text := approvalItems(instanceURL, a, ApprovalList)
+		items, text := approvalItems(v, a, ApprovalList)
 		body = append(body, Element{Type: "Container", Separator: true, Items: items})
 		fb.WriteString(text)
 	}
@@ -74,37 +68,55 @@ func refresh(data ApprovalData, userIDs []string) *Refresh {
 	return &Refresh{Action: Execute("Refresh", VerbRefresh, data), UserIDs: userIDs}
 }
 
+// timed is a fact that may hold times: as the card shows it, and as plain text.
+type timed struct{ title, card, text string }
+
 // approvalItems are one approval's elements, and its plain-text version.
-func approvalItems(instanceURL string, a servicenow.Approval, kind string) ([]Element, string) {
+func approvalItems(v View, a servicenow.Approval, kind string) ([]Element, string) {
 	r := a.Record
 	number, kind2 := Plain(orDash(r.Number)), Plain(r.Table.Display)
 	heading := number
 	if ValidLink(r.SysID) {
-		heading = "[" + number + "](" + RecordLink(instanceURL, r.Table.Value, r.SysID) + ")"
+		heading = "[" + number + "](" + RecordLink(v.InstanceURL, r.Table.Value, r.SysID) + ")"
 	}
 	if kind2 != "" {
 		heading += " · " + kind2
 	}
-	facts := []Fact{{"Asked by", plainOrDash(r.OpenedBy)}, {"Asked on", plainOrDash(orFirst(r.Opened, a.Created))}}
-	if r.Risk != "" {
-		facts = append(facts, Fact{"Risk", Plain(r.Risk)})
+	asked := r.Opened
+	if asked.IsZero() {
+		asked = a.Created
 	}
-	if r.PlannedStart != "" || r.PlannedEnd != "" {
-		facts = append(facts, Fact{"Planned", plainOrDash(r.PlannedStart) + " to " + plainOrDash(r.PlannedEnd)})
+	facts := []timed{{"Asked by", plainOrDash(r.OpenedBy), ""}, {"Asked", When(asked) + " (" + Ago(asked, v.now()) + ")", v.Reader.Time(asked)}}
+	if r.Risk != "" {
+		facts = append(facts, timed{"Risk", Plain(r.Risk), ""})
+	}
+	if !r.PlannedStart.IsZero() || !r.PlannedEnd.IsZero() {
+		facts = append(facts, timed{"Planned", When(r.PlannedStart) + " to " + When(r.PlannedEnd), v.Reader.Time(r.PlannedStart) + " to " + v.Reader.Time(r.PlannedEnd)})
 	}
 	if r.Item != "" {
-		facts = append(facts, Fact{"Item", Plain(r.Item)})
+		facts = append(facts, timed{"Item", Plain(r.Item), ""})
 	}
 	if r.RequestedFor != "" {
-		facts = append(facts, Fact{"For", Plain(r.RequestedFor)})
+		facts = append(facts, timed{"For", Plain(r.RequestedFor), ""})
+	}
+	cardFacts := make([]Fact, len(facts))
+	var line []string
+	for i, f := range facts {
+		cardFacts[i] = Fact{f.title, f.card}
+		text := f.text
+		if text == "" {
+			text = f.card
+		}
+		line = append(line, f.title+": "+text)
 	}
 	items := []Element{
 		{Type: "TextBlock", Wrap: true, Weight: "Bolder", Text: heading},
 		Para(Plain(Clip(r.ShortDescription, maxShort))),
-		Facts(facts...),
+		Facts(cardFacts...),
 	}
 	var fb strings.Builder
 	fb.WriteString("- " + number + " (" + kind2 + "): " + Plain(Clip(r.ShortDescription, maxShort)) + "\n")
+	fb.WriteString("  " + strings.Join(line, " · ") + "\n")
 	if a.Requested() {
 		data := ApprovalData{Card: kind, Approval: a.SysID}
 		items = append(items, ActionSet(
@@ -116,29 +128,25 @@ func approvalItems(instanceURL string, a servicenow.Approval, kind string) ([]El
 		))
 		fb.WriteString("  Type: approve " + number + "   or: reject " + number + " <reason>\n")
 	} else {
-		outcome := Decision(a)
-		items = append(items, Element{Type: "TextBlock", Wrap: true, Weight: "Bolder", Color: decisionColor(a), Text: outcome})
-		fb.WriteString("  " + outcome + "\n")
+		items = append(items, Element{Type: "TextBlock", Wrap: true, Weight: "Bolder", Color: decisionColor(a), Text: decision(a, Plain(orDash(a.State.Display)), When)})
+		fb.WriteString("  " + decision(a, Plain(orDash(a.State.Display)), v.Reader.Time) + "\n")
 	}
 	return items, fb.String()
 }
 
-// Decision says what became of an approval, by whom and when:
-// "Approved by Ada Lovelace on 2026-11-25 10:00:00".
-func Decision(a servicenow.Approval) string { return decision(a, Plain(orDash(a.State.Display))) }
-
-// DecisionInSentence is Decision to follow "is already":
-// "approved by Ada Lovelace on …", "no longer required (since …)".
-func DecisionInSentence(a servicenow.Approval) string {
-	return decision(a, strings.ToLower(Plain(orDash(a.State.Display))))
+// DecisionInSentence says what became of an approval, by whom and when, to
+// follow "is already", as plain text for reader: "approved by Ada Lovelace
+// on 2026-11-25 10:00 CET", "no longer required (since …)".
+func DecisionInSentence(a servicenow.Approval, reader Reader) string {
+	return decision(a, strings.ToLower(Plain(orDash(a.State.Display))), reader.Time)
 }
 
-func decision(a servicenow.Approval, state string) string {
+func decision(a servicenow.Approval, state string, at func(time.Time) string) string {
 	switch a.State.Value {
 	case servicenow.ApprovalApproved, servicenow.ApprovalRejected:
-		return state + " by " + plainOrDash(a.Approver) + " on " + plainOrDash(a.Updated)
+		return state + " by " + plainOrDash(a.Approver) + " on " + at(a.Updated)
 	}
-	return state + " (since " + plainOrDash(a.Updated) + ")"
+	return state + " (since " + at(a.Updated) + ")"
 }
 
 func decisionColor(a servicenow.Approval) string {
@@ -162,10 +170,3 @@ func RecordLink(instanceURL, table, sysID string) string {
 
 // ValidLink reports whether a sys_id may go into a link.
 func ValidLink(sysID string) bool { return servicenow.ValidSysID(sysID) }
-
-func orFirst(a, b string) string {
-	if strings.TrimSpace(a) != "" {
-		return a
-	}
-	return b
-}

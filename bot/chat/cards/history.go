@@ -14,7 +14,7 @@ type Sent struct {
 
 // History lists the last notifications a person was sent, newest first,
 // each with its time as Teams shows times to the person reading it.
-func History(list []Sent) Card {
+func History(v View, list []Sent) Card {
 	body := []Element{Heading("Your last notifications")}
 	var fb strings.Builder
 	fb.WriteString("Your last notifications:\n")
@@ -33,18 +33,7 @@ func History(list []Sent) Card {
 			items = append(items, Para(what))
 		}
 		body = append(body, Element{Type: "Container", Separator: true, Items: items})
-		fb.WriteString("- " + s.At.UTC().Format("2006-01-02 15:04 UTC") + ": " + headline + "\n")
+		fb.WriteString("- " + v.Reader.Time(s.At) + ": " + headline + "\n")
 	}
 	return Card{Body: body, Fallback: fb.String()}
-}
-
-// When shows a moment in the time zone and format of whoever reads the card:
-// Adaptive Cards' DATE and TIME functions, which Teams renders in the
-// reader's own, from the UTC value.
-func When(t time.Time) string {
-	if t.IsZero() {
-		return "—"
-	}
-	v := t.UTC().Truncate(time.Second).Format(time.RFC3339)
-	return "{{DATE(" + v + ", SHORT)}} {{TIME(" + v + ")}}"
 }

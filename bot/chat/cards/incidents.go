@@ -36,15 +36,16 @@ func IncidentLink(instanceURL, sysID string) string {
 }
 
 // IncidentList shows a person's open incidents; total counts all matches.
-func IncidentList(instanceURL string, incidents []servicenow.Incident, total int) Card {
+func IncidentList(v View, incidents []servicenow.Incident, total int) Card {
 	body := make([]Element, 0, len(incidents)+3)
 	body = append(body, Title("Your open incidents"))
 	var fb strings.Builder
 	fb.WriteString("Your open incidents:\n")
 	for _, inc := range incidents {
 		// Concatenation rather than fmt: a list is built for every "incidents".
-		link := IncidentLink(instanceURL, inc.SysID)
+		link := IncidentLink(v.InstanceURL, inc.SysID)
 		number, state, priority, short := Plain(inc.Number), label(inc.State), label(inc.Priority), Plain(Clip(inc.ShortDescription, maxShort))
+		age := "updated " + Ago(inc.Updated, v.now())
 		details := Submit("Details", incidentData{Action: ActionShowIncident, Number: inc.Number})
 		body = append(body, Element{
 			Type:      "Container",
@@ -52,10 +53,11 @@ func IncidentList(instanceURL string, incidents []servicenow.Incident, total int
 			Items: []Element{
 				{Type: "TextBlock", Wrap: true, Weight: "Bolder", Text: "[" + number + "](" + link + ") · " + state + " · " + priority},
 				Para(short),
+				Subtle(age),
 			},
 			SelectAction: &details,
 		})
-		fb.WriteString("- " + number + " (" + state + ", " + priority + "): " + short + "\n")
+		fb.WriteString("- " + number + " (" + state + ", " + priority + ", " + age + "): " + short + "\n")
 	}
 	if more := total - len(incidents); more > 0 {
 		body = append(body, Subtle(fmt.Sprintf("…and %d more.", more)))
@@ -64,7 +66,7 @@ func IncidentList(instanceURL string, incidents []servicenow.Incident, total int
 	body = append(body, Subtle("Select an incident for its details, or type **incident INC…**."))
 	return Card{
 		Body:     body,
-		Actions:  []Element{OpenURL("All my incidents in ServiceNow", instanceURL+"/incident_list.do?sysparm_query=caller_id%3Djavascript:gs.getUserID()%5Eactive%3Dtrue")},
+		Actions:  []Element{OpenURL("All my incidents in ServiceNow", v.InstanceURL+"/incident_list.do?sysparm_query=caller_id%3Djavascript:gs.getUserID()%5Eactive%3Dtrue")},
 		Fallback: fb.String(),
 	}
 }
@@ -72,24 +74,23 @@ func IncidentList(instanceURL string, incidents []servicenow.Incident, total int
 // IncidentDetail shows one incident with buttons to comment and resolve. form
 // names this card in what its buttons submit, so a second click on the same
 // button is recognised as such.
-func IncidentDetail(instanceURL string, inc servicenow.Incident, form string) Card {
-	link := IncidentLink(instanceURL, inc.SysID)
+func IncidentDetail(v View, inc servicenow.Incident, form string) Card {
+	link := IncidentLink(v.InstanceURL, inc.SysID)
 	facts := []Fact{
 		{"State", label(inc.State)},
 		{"Priority", label(inc.Priority)},
 		{"Assignment group", plainOrDash(inc.AssignmentGroup)},
 		{"Assigned to", plainOrDash(inc.AssignedTo)},
 		{"Caller", plainOrDash(inc.Caller)},
-		{"Last updated", plainOrDash(inc.Updated)},
 	}
 	body := []Element{
 		Title(Plain(inc.Number)),
 		Heading(Plain(Clip(inc.ShortDescription, maxShort))),
-		Facts(facts...),
+		Facts(append(facts, Fact{"Last updated", When(inc.Updated)})...),
 	}
 	var fb strings.Builder
 	fmt.Fprintf(&fb, "%s: %s\n", Plain(inc.Number), Plain(Clip(inc.ShortDescription, maxShort)))
-	for _, f := range facts {
+	for _, f := range append(facts, Fact{"Last updated", v.Reader.Time(inc.Updated)}) {
 		fmt.Fprintf(&fb, "%s: %s\n", f.Title, f.Value)
 	}
 	if inc.Description != "" {
@@ -103,9 +104,9 @@ func IncidentDetail(instanceURL string, inc servicenow.Incident, form string) Ca
 				break
 			}
 			body = append(body,
-				Element{Type: "TextBlock", Wrap: true, IsSubtle: true, Size: "Small", Spacing: "Medium", Text: Plain(c.Author + " · " + c.At)},
+				Element{Type: "TextBlock", Wrap: true, IsSubtle: true, Size: "Small", Spacing: "Medium", Text: Plain(c.Author) + " · " + When(c.At)},
 				Element{Type: "TextBlock", Wrap: true, Spacing: "None", Text: Plain(Clip(c.Text, maxComment))})
-			fmt.Fprintf(&fb, "- %s (%s): %s\n", Plain(c.Author), Plain(c.At), Plain(Clip(c.Text, maxComment)))
+			fmt.Fprintf(&fb, "- %s (%s): %s\n", Plain(c.Author), v.Reader.Time(c.At), Plain(Clip(c.Text, maxComment)))
 		}
 	}
 	actions := []Element{
@@ -140,8 +141,8 @@ func CreateForm(form string) Card {
 }
 
 // Created confirms a new incident.
-func Created(instanceURL string, inc servicenow.Incident) Card {
-	link := IncidentLink(instanceURL, inc.SysID)
+func Created(v View, inc servicenow.Incident) Card {
+	link := IncidentLink(v.InstanceURL, inc.SysID)
 	return Card{
 		Body: []Element{
 			Heading("Created " + Plain(inc.Number)),

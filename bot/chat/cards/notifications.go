@@ -47,7 +47,7 @@ func (c Change) headline(number string) string {
 // IncidentNews tells a person that an incident changed: what changed, where
 // it stands now, and the latest comment with its author. Everything in it was
 // read from ServiceNow with that person's own token.
-func IncidentNews(instanceURL string, inc servicenow.Incident, c Change) Card {
+func IncidentNews(v View, inc servicenow.Incident, c Change) Card {
 	number := Plain(inc.Number)
 	headline := c.headline(number)
 	changed := map[string]bool{}
@@ -66,7 +66,7 @@ func IncidentNews(instanceURL string, inc servicenow.Incident, c Change) Card {
 		{"Assigned to", mark("assigned_to", plainOrDash(inc.AssignedTo))},
 		{"Caller", plainOrDash(inc.Caller)},
 	}
-	link := IncidentLink(instanceURL, inc.SysID)
+	link := IncidentLink(v.InstanceURL, inc.SysID)
 	body := []Element{
 		Title(headline),
 		Heading(Plain(Clip(inc.ShortDescription, maxShort))),
@@ -81,9 +81,9 @@ func IncidentNews(instanceURL string, inc servicenow.Incident, c Change) Card {
 		latest := inc.Comments[0]
 		body = append(body,
 			Heading("Latest comment"),
-			Element{Type: "TextBlock", Wrap: true, IsSubtle: true, Size: "Small", Spacing: "Small", Text: Plain(latest.Author + " · " + latest.At)},
+			Element{Type: "TextBlock", Wrap: true, IsSubtle: true, Size: "Small", Spacing: "Small", Text: Plain(latest.Author) + " · " + When(latest.At)},
 			Element{Type: "TextBlock", Wrap: true, Spacing: "None", Text: Plain(Clip(latest.Text, maxComment))})
-		fmt.Fprintf(&fb, "Latest comment, by %s (%s): %s\n", Plain(latest.Author), Plain(latest.At), Plain(Clip(latest.Text, maxComment)))
+		fmt.Fprintf(&fb, "Latest comment, by %s (%s): %s\n", Plain(latest.Author), v.Reader.Time(latest.At), Plain(Clip(latest.Text, maxComment)))
 	}
 	fmt.Fprintf(&fb, "Open it in ServiceNow: %s\n", link)
 	return Card{

@@ -28,8 +28,8 @@ func Thumbnail(title, subtitle, text string) schema.Attachment {
 
 // IncidentShare is an incident as shared into a conversation: its number,
 // title, state and priority, and the link.
-func IncidentShare(instanceURL string, inc servicenow.Incident) Card {
-	link := IncidentLink(instanceURL, inc.SysID)
+func IncidentShare(v View, inc servicenow.Incident) Card {
+	link := IncidentLink(v.InstanceURL, inc.SysID)
 	short := Plain(Clip(inc.ShortDescription, maxShort))
 	return Card{
 		Version: ShareVersion,
@@ -54,8 +54,8 @@ func ArticleLink(instanceURL, number string) string {
 }
 
 // ArticleShare is a knowledge article as shared into a conversation.
-func ArticleShare(instanceURL string, a servicenow.Article) Card {
-	link := ArticleLink(instanceURL, a.Number)
+func ArticleShare(v View, a servicenow.Article) Card {
+	link := ArticleLink(v.InstanceURL, a.Number)
 	title, snippet := Plain(Clip(a.Title, maxShort)), Snippet(a.Text)
 	return Card{
 		Version:  ShareVersion,
@@ -71,12 +71,12 @@ func ArticlePreview(a servicenow.Article) schema.Attachment {
 }
 
 // Articles lists knowledge articles, each with its link and a snippet.
-func Articles(instanceURL string, list []servicenow.Article) Card {
+func Articles(v View, list []servicenow.Article) Card {
 	body := []Element{Title("Knowledge articles")}
 	var fb strings.Builder
 	fb.WriteString("Knowledge articles:\n")
 	for _, a := range list {
-		link := ArticleLink(instanceURL, a.Number)
+		link := ArticleLink(v.InstanceURL, a.Number)
 		number, title, snippet := Plain(a.Number), Plain(Clip(a.Title, maxShort)), Snippet(a.Text)
 		body = append(body, Element{Type: "Container", Separator: true, Items: []Element{
 			{Type: "TextBlock", Wrap: true, Weight: "Bolder", Text: "[" + number + "](" + link + ") · " + title},

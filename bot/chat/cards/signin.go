@@ -30,3 +30,46 @@ func Problem(what, next string) Card {
 	}
 	return Card{Body: body, Fallback: what + "\n" + next}
 }
+
+// Note is a line above a card that says what just happened, in the colour
+// of how it went: Done for success, Info for news that is neither good nor
+// bad, Trouble for what went wrong. The zero Note says nothing.
+type Note struct {
+	Text string
+	Tone Tone
+}
+
+// Tone is how a note reads.
+type Tone int
+
+const (
+	Info Tone = iota
+	Done
+	Trouble
+)
+
+// Said is a note of this tone.
+func Said(tone Tone, text string) Note { return Note{Text: text, Tone: tone} }
+
+func (n Note) elements() []Element {
+	if n.Text == "" {
+		return []Element{}
+	}
+	e := Element{Type: "TextBlock", Text: n.Text, Wrap: true, Weight: "Bolder"}
+	switch n.Tone {
+	case Done:
+		e.Color = "Good"
+	case Trouble:
+		e.Color = "Attention"
+	default:
+		e.Color = "Accent"
+	}
+	return []Element{e}
+}
+
+func (n Note) fallback() string {
+	if n.Text == "" {
+		return ""
+	}
+	return n.Text + "\n"
+}
