@@ -135,7 +135,17 @@ var (
 func LoadConfig(get lookupFunc) (*Config, error) {
 	v := newValidator(get)
 	c := &Config{}
+	c.readTeams(v)
+	c.readServiceNow(v)
+	c.readStorage(v)
+	if len(v.problems) > 0 {
+		return nil, &ConfigError{Problems: v.problems, Fixes: v.fixes}
+	}
+	return c, nil
+}
 
+// readTeams reads where the bot is reached and how it talks to Teams.
+func (c *Config) readTeams(v *validator) {
 	c.Port = v.port("PORT", 3978)
 	c.PublicBaseURL = v.siteRoot("PUBLIC_BASE_URL",
 		"where Teams and browsers reach the bot, e.g. https://snowbot.azurewebsites.net",
@@ -189,7 +199,10 @@ func LoadConfig(get lookupFunc) (*Config, error) {
 		}
 		c.AllowedTenantIDs = append(c.AllowedTenantIDs, strings.ToLower(t))
 	}
+}
 
+// readServiceNow reads the instance and how snowbot signs people in to it.
+func (c *Config) readServiceNow(v *validator) {
 	c.InstanceURL = v.siteRoot("SERVICENOW_INSTANCE_URL", "the ServiceNow instance, e.g. https://acme.service-now.com",
 		"snowbot needs the instance's address alone, not a page of it")
 	c.ClientID = v.required("SERVICENOW_CLIENT_ID", "the client ID of the ServiceNow Application Registry entry (System OAuth > Application Registry)")
@@ -213,9 +226,12 @@ func LoadConfig(get lookupFunc) (*Config, error) {
 		v.failFix("SERVICENOW_WEBHOOK_SECRET", fmt.Sprintf("is %d characters long; a secret that signs change events needs at least %d: generate one with: openssl rand -hex 32", n, minWebhookSecret),
 			"set SERVICENOW_WEBHOOK_SECRET to the output of: openssl rand -hex 32, and the same value in ServiceNow's snowbot.webhook_secret system property (or leave it empty to turn notifications off)")
 	}
+}
 
+// readStorage reads the keys, the store and the log level.
+func (c *Config) readStorage(v *validator) {
 	c.EncryptionKey = v.key("TOKEN_ENCRYPTION_KEY", true)
-	if raw, ok := get("TOKEN_ENCRYPTION_KEY"); ok && strings.TrimSpace(raw) == sampleEncryptionKey {
+	if raw, ok := v.get("TOKEN_ENCRYPTION_KEY"); ok && strings.TrimSpace(raw) == sampleEncryptionKey {
 		c.usingSampleKey = true
 		if c.AppID != "" {
 			v.failFix("TOKEN_ENCRYPTION_KEY", "is the public sample key from .env.example; generate your own with: openssl rand -base64 32",
@@ -235,11 +251,6 @@ func LoadConfig(get lookupFunc) (*Config, error) {
 
 	c.StoreURL = v.store("STORE_URL", "bolt://data/snowbot.db")
 	c.LogLevel = strings.ToLower(v.oneOf("LOG_LEVEL", "info", "debug", "info", "warn", "error"))
-
-	if len(v.problems) > 0 {
-		return nil, &ConfigError{Problems: v.problems, Fixes: v.fixes}
-	}
-	return c, nil
 }
 
 // validator collects problems instead of stopping at the first one.
@@ -506,13 +517,13 @@ func packageSettings(get lookupFunc) manifest.Settings {
 		TermsURL:      v.str("TEAMS_TERMS_URL", base+"/terms"),
 	}
 	for _, c := range chat.Commands {
-		s.Commands = append(s.Commands, manifest.Command{Title: c.Name, Description: c.Usage + ": " + c.Description})
+		if c.Menu {
+			s.Commands = append(s.Commands, manifest.Command{Title: c.Name, Description: c.Usage + ": " + c.Description})
+		}
 	}
-	s.Searches = []manifest.Search{
-		{ID: chat.CommandSearchIncidents, Title: "Incidents", Description: "Find incidents you may read, by number or words, and share them.",
-			Parameter: chat.ParamQuery, ParamTitle: "Number or words", ParamHint: "INC0010001, or words of the short description"},
-		{ID: chat.CommandSearchKnowledge, Title: "Knowledge", Description: "Find published knowledge articles and share them.",
-			Parameter: chat.ParamQuery, ParamTitle: "Words", ParamHint: "What the article is about"},
+	for _, c := range chat.ComposeCommands {
+		s.Searches = append(s.Searches, manifest.Search{ID: c.ID, Title: c.Title, Description: c.Description,
+			Parameter: chat.ParamQuery, ParamTitle: c.ParamTitle, ParamHint: c.ParamHint})
 	}
 	return s
 }

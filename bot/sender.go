@@ -64,14 +64,28 @@ func (s *Sender) TenantAllowed(tenant string) bool {
 }
 
 // Pace waits until a message nobody asked for may go to the conversation of
-// ref without it or its tenant going over Teams' limits. Call it before each
-// Notify.
-func (s *Sender) Pace(ctx context.Context, ref schema.ConversationReference) error {
+// ref without it or its tenant going over Teams' limits, and returns the
+// moment it was given. Call it before each Notify, and again when the send
+// could not go out at that moment (see OnTime).
+func (s *Sender) Pace(ctx context.Context, ref schema.ConversationReference) (time.Time, error) {
 	if err := s.pace(ctx, "conversation:"+ref.ServiceURL+" "+ref.Conversation.ID, conversationLimits, s.conversations); err != nil {
-		return err
+		return time.Time{}, err
 	}
-	return s.pace(ctx, "tenant:"+ref.Conversation.TenantID, tenantLimits, s.tenants)
+	if err := s.pace(ctx, "tenant:"+ref.Conversation.TenantID, tenantLimits, s.tenants); err != nil {
+		return time.Time{}, err
+	}
+	return time.Now(), nil
 }
+
+// paceSlack is how late a send may leave after the moment Pace gave it. A
+// later one would arrive bunched with the sends given the moments after it
+// (a busy process, a wait for the one send under way), and Teams counts
+// arrivals: it takes a new moment instead, and the old one stays counted,
+// which only spaces the others more.
+const paceSlack = 50 * time.Millisecond
+
+// OnTime reports whether a send paced for at may still go out now.
+func OnTime(at time.Time) bool { return time.Since(at) <= paceSlack }
 
 // Notify sends a message nobody asked for (a notification) to the
 // conversation of ref, as a new message, once Pace let it. It tries once: a

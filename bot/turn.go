@@ -73,6 +73,14 @@ func NewTurn(a schema.Activity, r Replier) *Turn { return newTurn(a, r) }
 // while handling an invoke.
 func (t *Turn) Later(f func(ctx context.Context)) { t.later = append(t.later, f) }
 
+// RunLater runs the work Later queued: the bot does so once the invoke's
+// response is written.
+func (t *Turn) RunLater(ctx context.Context) {
+	for _, f := range t.later {
+		f(ctx)
+	}
+}
+
 func newTurn(a schema.Activity, s Replier) *Turn {
 	return &Turn{Activity: a, User: userOf(a), sender: s}
 }

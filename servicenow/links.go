@@ -5,6 +5,56 @@ import (
 	"strings"
 )
 
+// Links builds the addresses of the instance's UI that snowbot's cards link
+// to: every link to a record is made here, beside the parsing of the links
+// people paste.
+type Links struct{ base string }
+
+// Links are the links of the client's instance.
+func (c *Client) Links() Links { return Links{base: c.base} }
+
+// NewLinks are the links of the instance at instanceURL (no trailing slash).
+func NewLinks(instanceURL string) Links { return Links{base: strings.TrimRight(instanceURL, "/")} }
+
+// Record opens a record of any table: /nav_to.do?uri=<table>.do?sys_id=<id>,
+// which works in the classic UI and the Next Experience alike. A table name
+// that is not one (it comes from ServiceNow) links through task instead; an
+// id that is not a sys_id gives "" (no link rather than a made-up one).
+func (l Links) Record(table, sysID string) string {
+	if !ValidSysID(sysID) {
+		return ""
+	}
+	if table == "" || strings.Trim(table, "abcdefghijklmnopqrstuvwxyz0123456789_") != "" {
+		table = "task"
+	}
+	return l.base + "/nav_to.do?uri=" + table + ".do?sys_id=" + strings.ToLower(sysID)
+}
+
+// Article opens a knowledge article by its number.
+func (l Links) Article(number string) string {
+	n, ok := ParseArticleNumber(number)
+	if !ok {
+		return ""
+	}
+	return l.base + "/kb_view.do?sysparm_article=" + n
+}
+
+// Ref is the link snowbot builds for a record a pasted link named.
+func (l Links) Ref(ref RecordRef) string {
+	switch {
+	case ref.Number != "":
+		return l.Article(ref.Number)
+	case ref.Table == "kb_knowledge" && ValidSysID(ref.SysID):
+		return l.base + "/kb_view.do?sys_kb_id=" + ref.SysID
+	}
+	return l.Record(ref.Table, ref.SysID)
+}
+
+// MyOpenIncidents is the list of the signed-in person's open incidents.
+func (l Links) MyOpenIncidents() string {
+	return l.base + "/incident_list.do?sysparm_query=caller_id%3Djavascript:gs.getUserID()%5Eactive%3Dtrue"
+}
+
 // RecordRef names a record that a link of the instance's UI points to: a
 // table and a sys_id, or for a knowledge article its number.
 type RecordRef struct {

@@ -51,3 +51,22 @@ func TestParseRecordURL(t *testing.T) {
 		t.Error("an http instance's own link")
 	}
 }
+
+// Every link to a record is built here: a table name that is not one goes
+// through task, an id that is not a sys_id gives no link at all.
+func TestLinksAreBuiltInOnePlace(t *testing.T) {
+	l := NewLinks("https://acme.service-now.com/")
+	id := "0123456789abcdef0123456789ABCDEF"
+	for got, want := range map[string]string{
+		l.Record("change_request", id):  "https://acme.service-now.com/nav_to.do?uri=change_request.do?sys_id=0123456789abcdef0123456789abcdef",
+		l.Record("x.do?evil=1", id):     "https://acme.service-now.com/nav_to.do?uri=task.do?sys_id=0123456789abcdef0123456789abcdef",
+		l.Record("incident", "../x"):    "",
+		l.Article("kb0010002"):          "https://acme.service-now.com/kb_view.do?sysparm_article=KB0010002",
+		l.Ref(RecordRef{Number: "KB1"}): "https://acme.service-now.com/kb_view.do?sysparm_article=KB1",
+		l.Ref(RecordRef{Table: "kb_knowledge", SysID: "0123456789abcdef0123456789abcdef"}): "https://acme.service-now.com/kb_view.do?sys_kb_id=0123456789abcdef0123456789abcdef",
+	} {
+		if got != want {
+			t.Errorf("got %q, want %q", got, want)
+		}
+	}
+}

@@ -23,6 +23,7 @@ func newBotFramework(t *testing.T) *fakebotframework.Server {
 }
 
 func TestValidTurnIsAnsweredThroughTheConnectorWithTheBotToken(t *testing.T) {
+	t.Parallel()
 	bf := newBotFramework(t)
 	env := baseEnv(t, bf, freePort(t))
 	p := startBot(t, env)
@@ -85,6 +86,7 @@ func TestValidTurnIsAnsweredThroughTheConnectorWithTheBotToken(t *testing.T) {
 }
 
 func TestRequestsThatFailAuthenticationAre401WithNoSideEffect(t *testing.T) {
+	t.Parallel()
 	bf := newBotFramework(t)
 	p := startBot(t, baseEnv(t, bf, freePort(t)))
 	su := bf.ServiceURL()
@@ -179,6 +181,7 @@ func TestRequestsThatFailAuthenticationAre401WithNoSideEffect(t *testing.T) {
 }
 
 func TestBadBodiesAre400And413(t *testing.T) {
+	t.Parallel()
 	bf := newBotFramework(t)
 	p := startBot(t, baseEnv(t, bf, freePort(t)))
 	tok := bf.Sign(bf.ChannelClaims(bf.ServiceURL()))
@@ -204,6 +207,7 @@ func TestBadBodiesAre400And413(t *testing.T) {
 }
 
 func TestInvokesAreAnsweredInTheResponseBody(t *testing.T) {
+	t.Parallel()
 	bf := newBotFramework(t)
 	p := startBot(t, baseEnv(t, bf, freePort(t)))
 	tok := bf.Sign(bf.ChannelClaims(bf.ServiceURL()))
@@ -221,6 +225,7 @@ func TestInvokesAreAnsweredInTheResponseBody(t *testing.T) {
 }
 
 func TestWelcomeWhenTheBotIsAdded(t *testing.T) {
+	t.Parallel()
 	bf := newBotFramework(t)
 	p := startBot(t, baseEnv(t, bf, freePort(t)))
 	tok := bf.Sign(bf.ChannelClaims(bf.ServiceURL()))
@@ -254,6 +259,7 @@ func TestWelcomeWhenTheBotIsAdded(t *testing.T) {
 }
 
 func TestThrottledReplyIsRetriedAndDeliveredOnce(t *testing.T) {
+	t.Parallel()
 	bf := newBotFramework(t)
 	p := startBot(t, baseEnv(t, bf, freePort(t)))
 	tok := bf.Sign(bf.ChannelClaims(bf.ServiceURL()))
@@ -277,6 +283,7 @@ func TestThrottledReplyIsRetriedAndDeliveredOnce(t *testing.T) {
 }
 
 func TestReplyThatCannotBeDeliveredIsLoggedWithTheConversation(t *testing.T) {
+	t.Parallel()
 	bf := newBotFramework(t)
 	p := startBot(t, baseEnv(t, bf, freePort(t)))
 	tok := bf.Sign(bf.ChannelClaims(bf.ServiceURL()))
@@ -304,6 +311,7 @@ func TestReplyThatCannotBeDeliveredIsLoggedWithTheConversation(t *testing.T) {
 }
 
 func TestConcurrentTurnsShareOneBotToken(t *testing.T) {
+	t.Parallel()
 	bf := newBotFramework(t)
 	p := startBot(t, baseEnv(t, bf, freePort(t)))
 	su := bf.ServiceURL()
@@ -328,6 +336,7 @@ func TestConcurrentTurnsShareOneBotToken(t *testing.T) {
 }
 
 func TestMultiTenantBotAsksTheBotFrameworkTenant(t *testing.T) {
+	t.Parallel()
 	bf := newBotFramework(t)
 	bf.Configure(func(s *fakebotframework.Server) { s.MultiTenant = true })
 	env := baseEnv(t, bf, freePort(t))
@@ -344,6 +353,7 @@ func TestMultiTenantBotAsksTheBotFrameworkTenant(t *testing.T) {
 }
 
 func TestUserAssignedManagedIdentityGetsTheBotToken(t *testing.T) {
+	t.Parallel()
 	bf := newBotFramework(t)
 	env := baseEnv(t, bf, freePort(t))
 	env["MICROSOFT_APP_TYPE"] = "UserAssignedMSI"
@@ -365,6 +375,7 @@ func TestUserAssignedManagedIdentityGetsTheBotToken(t *testing.T) {
 }
 
 func TestTenantsThatAreNotAllowedGetAPoliteRefusal(t *testing.T) {
+	t.Parallel()
 	bf := newBotFramework(t)
 	env := baseEnv(t, bf, freePort(t))
 	env["ALLOWED_TENANT_IDS"] = "11111111-1111-1111-1111-111111111111, " + ada.Tenant
@@ -389,6 +400,7 @@ func TestTenantsThatAreNotAllowedGetAPoliteRefusal(t *testing.T) {
 }
 
 func TestDevelopmentModeAcceptsLoopbackOnly(t *testing.T) {
+	t.Parallel()
 	bf := newBotFramework(t)
 	bf.Configure(func(s *fakebotframework.Server) { s.RequireBotToken = false })
 	env := baseEnv(t, bf, freePort(t))
@@ -433,6 +445,7 @@ func TestDevelopmentModeAcceptsLoopbackOnly(t *testing.T) {
 }
 
 func TestDevelopmentModeRefusesAPublicAddress(t *testing.T) {
+	t.Parallel()
 	bf := newBotFramework(t)
 	env := baseEnv(t, bf, freePort(t))
 	env["MICROSOFT_APP_ID"] = ""
@@ -464,6 +477,7 @@ func nonLoopbackIP() net.IP {
 }
 
 func TestGracefulShutdownOnSIGTERM(t *testing.T) {
+	t.Parallel()
 	bf := newBotFramework(t)
 	p := startBot(t, baseEnv(t, bf, freePort(t)))
 	// A reply in flight, held back by throttling, still goes out before the exit.
@@ -485,6 +499,7 @@ func TestGracefulShutdownOnSIGTERM(t *testing.T) {
 }
 
 func TestBadConfigurationExitsWithOneLinePerProblem(t *testing.T) {
+	t.Parallel()
 	bf := newBotFramework(t)
 	env := baseEnv(t, bf, freePort(t))
 	env["PUBLIC_BASE_URL"] = "http://snowbot.example.com"
@@ -538,6 +553,7 @@ func TestBadConfigurationExitsWithOneLinePerProblem(t *testing.T) {
 }
 
 func TestAKeyOutageAsksTheChannelToRetryWithoutAFetchStorm(t *testing.T) {
+	t.Parallel()
 	bf := newBotFramework(t)
 	bf.Configure(func(s *fakebotframework.Server) { s.KeysDown = true })
 	p := startBot(t, baseEnv(t, bf, freePort(t)))
@@ -566,6 +582,7 @@ func TestAKeyOutageAsksTheChannelToRetryWithoutAFetchStorm(t *testing.T) {
 // bot as the reference itself. Taken as the secret, a signing secret would even
 // seem to work: the bot must stop and say what happened instead.
 func TestAnUnresolvedKeyVaultReferenceStopsTheBotWithTheReason(t *testing.T) {
+	t.Parallel()
 	bf := newBotFramework(t)
 	env := baseEnv(t, bf, freePort(t))
 	env["SERVICENOW_WEBHOOK_SECRET"] = "@Microsoft.KeyVault(VaultName=kv-contoso-abcdefghijklm;SecretName=servicenow-webhook-secret)"

@@ -17,6 +17,7 @@ import (
 // received, and renders each with Microsoft's adaptivecards library at schema
 // 1.5: a parse event, a validation failure or a failed render fails the test.
 func TestEveryCardRendersWithTheOfficialRenderer(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, nil)
 	collected := map[string]map[string]any{}
 	take := func(kind string, a fakebotframework.Activity) {

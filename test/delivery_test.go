@@ -144,6 +144,7 @@ func TestAStopWhileAReadIsSlowLosesNothingAndRepeatsNothing(t *testing.T) {
 	t.Parallel()
 	for _, stop := range []string{"kill", "sigterm"} {
 		t.Run(stop, func(t *testing.T) {
+			t.Parallel()
 			onBothStores(t, func(t *testing.T, w *world, _ *storetest.Redis) {
 				signInAdaAndBeth(w)
 				number := "INC0010004"

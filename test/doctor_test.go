@@ -32,6 +32,7 @@ func failedLine(out, what string) string {
 }
 
 func TestDoctorPassesAGoodConfiguration(t *testing.T) {
+	t.Parallel()
 	bf := newBotFramework(t)
 	env := baseEnv(t, bf, freePort(t))
 	code, out := doctor(t, env)
@@ -44,6 +45,7 @@ func TestDoctorPassesAGoodConfiguration(t *testing.T) {
 }
 
 func TestDoctorNamesTheFixForEachMisconfiguration(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name  string
 		edit  func(t *testing.T, env map[string]string, sn *fakeservicenow.Server)
@@ -95,6 +97,7 @@ func TestDoctorNamesTheFixForEachMisconfiguration(t *testing.T) {
 }
 
 func TestDoctorFindsAKeyThatDoesNotOpenTheStore(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, nil)
 	w.signIn(ada, "ada.lovelace", "incidents")
 	if _, err := w.bot.Stop(10 * time.Second); err != nil {
@@ -129,6 +132,7 @@ func TestDoctorFindsAKeyThatDoesNotOpenTheStore(t *testing.T) {
 }
 
 func TestDoctorRefusesTheSampleKeyOutsideDevelopment(t *testing.T) {
+	t.Parallel()
 	const sample = "c25vd2JvdC1zYW1wbGUta2V5LWRvLW5vdC11c2UtaXQ=" // the key of .env.example
 	bf := newBotFramework(t)
 	env := baseEnv(t, bf, freePort(t))
@@ -146,6 +150,7 @@ func TestDoctorRefusesTheSampleKeyOutsideDevelopment(t *testing.T) {
 }
 
 func TestDoctorKeepsTheRedisClientsOwnLinesOut(t *testing.T) {
+	t.Parallel()
 	bf := newBotFramework(t)
 	env := baseEnv(t, bf, freePort(t))
 	env["STORE_URL"] = "redis://127.0.0.1:" + strconv.Itoa(freePort(t)) + "/0" // nothing listens there
@@ -163,6 +168,7 @@ func TestDoctorKeepsTheRedisClientsOwnLinesOut(t *testing.T) {
 // The binary says which build it is: snowbot version, and /healthz (which the
 // deployment waits on to know the new build answers).
 func TestTheBuildIsShownByVersionAndHealthz(t *testing.T) {
+	t.Parallel()
 	p := launch(t, map[string]string{}, "version")
 	if code, _ := p.Wait(10 * time.Second); code != 0 {
 		t.Fatalf("snowbot version exited %d", code)

@@ -63,6 +63,7 @@ func (f *fleet) on(i int) *world {
 }
 
 func TestSignInAcrossThreeInstances(t *testing.T) {
+	t.Parallel()
 	f := newFleet(t, 3, nil)
 
 	// Started on instance 1.
@@ -97,6 +98,7 @@ func TestSignInAcrossThreeInstances(t *testing.T) {
 }
 
 func TestConcurrent401sOnThreeInstancesCauseOneRefresh(t *testing.T) {
+	t.Parallel()
 	f := newFleet(t, 3, nil)
 	f.on(0).signIn(ada, "ada.lovelace", "incidents")
 	f.sn.ExpireAccessTokens()
@@ -125,6 +127,7 @@ func TestConcurrent401sOnThreeInstancesCauseOneRefresh(t *testing.T) {
 }
 
 func TestRedisDownMeansTryAgainNotSignInAgain(t *testing.T) {
+	t.Parallel()
 	f := newFleet(t, 1, nil)
 	f.signIn(ada, "ada.lovelace", "incidents")
 
@@ -179,6 +182,7 @@ func readAll(resp *http.Response) string {
 }
 
 func TestACrashedLockHolderBlocksOnlyUntilTheLockExpires(t *testing.T) {
+	t.Parallel()
 	f := newFleet(t, 1, nil)
 	f.signIn(ada, "ada.lovelace", "incidents")
 	// An instance took Ada's refresh lock and died: nobody will release it.
@@ -215,6 +219,7 @@ func (f *fleet) createdBy(t *testing.T, i int, u user, short string) string {
 }
 
 func TestTheCallerFollowsANewSignInOnEveryInstance(t *testing.T) {
+	t.Parallel()
 	f := newFleet(t, 2, nil)
 	f.on(0).signIn(ada, "ada.lovelace", "incidents")
 	adaID, bobID := f.sn.User("ada.lovelace").SysID, f.sn.User("bob.smith").SysID

@@ -21,16 +21,16 @@ type noopHandler struct{}
 func (noopHandler) OnMessage(context.Context, *bot.Turn) error            { return nil }
 func (noopHandler) OnBotAdded(context.Context, *bot.Turn) error           { return nil }
 func (noopHandler) OnInstallationUpdate(context.Context, *bot.Turn) error { return nil }
-func (noopHandler) OnSigninVerifyState(context.Context, *bot.Turn) bot.InvokeResponse {
+func (noopHandler) OnSigninVerifyState(context.Context, *bot.Turn, bot.SigninState) bot.InvokeResponse {
 	return bot.InvokeResponse{}
 }
-func (noopHandler) OnAdaptiveCardAction(context.Context, *bot.Turn) bot.InvokeResponse {
+func (noopHandler) OnAdaptiveCardAction(context.Context, *bot.Turn, bot.CardAction) bot.InvokeResponse {
 	return bot.InvokeResponse{}
 }
-func (noopHandler) OnComposeQuery(context.Context, *bot.Turn) bot.InvokeResponse {
+func (noopHandler) OnComposeQuery(context.Context, *bot.Turn, bot.ComposeQuery) bot.InvokeResponse {
 	return bot.InvokeResponse{}
 }
-func (noopHandler) OnComposeQueryLink(context.Context, *bot.Turn) bot.InvokeResponse {
+func (noopHandler) OnComposeQueryLink(context.Context, *bot.Turn, bot.ComposeLink) bot.InvokeResponse {
 	return bot.InvokeResponse{}
 }
 

@@ -24,6 +24,9 @@ var fullLoad = flag.Bool("load", false, "run the full load and fault test: 1,000
 // version (100 users, 1,000 turns).
 func TestLoadAndFaults(t *testing.T) {
 	users, turns, workers := 100, 1000, 16
+	if !*fullLoad {
+		t.Parallel() // a check that nothing is lost, not a measurement: it may share the machine
+	}
 	if *fullLoad {
 		users, turns, workers = 1000, 20000, 64
 	}

@@ -12,6 +12,7 @@ import (
 )
 
 func TestManifestCommandWritesAPackageTheOfficialSchemaAccepts(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	env := map[string]string{
 		"SNOWBOT_TEST_DIR":        dir,
@@ -91,6 +92,7 @@ func TestManifestCommandWritesAPackageTheOfficialSchemaAccepts(t *testing.T) {
 }
 
 func TestManifestCommandRefusesAnInvalidPackage(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	p := launch(t, map[string]string{
 		"SNOWBOT_TEST_DIR":        dir,

@@ -14,6 +14,7 @@ import (
 // Markdown renderer that turns bare URLs into links, as Teams does. The only
 // links left must be the ones snowbot builds, to the instance.
 func TestTextFromServiceNowIsShownAsText(t *testing.T) {
+	t.Parallel()
 	w := signedIn(t, nil)
 	phishing := "[Your password expires - click here](https://evil.example/login)"
 	number := w.sn.AddIncident("ada.lovelace", phishing)

@@ -19,6 +19,7 @@ import (
 // in the browser → the code → the incidents card → the create form → the new
 // number. Screenshots of each step go to test/artifacts/playground.
 func TestPlaygroundConversation(t *testing.T) {
+	t.Parallel()
 	chromium := os.Getenv("CHROMIUM")
 	if chromium == "" {
 		chromium = "/usr/bin/chromium"

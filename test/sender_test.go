@@ -13,6 +13,7 @@ import (
 )
 
 func TestSenderSendsUpdatesAndTypes(t *testing.T) {
+	t.Parallel()
 	bf := newBotFramework(t)
 	conn := &connector.Client{
 		Tokens: connector.NewCachedToken(connector.ClientCredentials(bf.LoginURL()+"/"+bf.AppTenant+"/oauth2/v2.0/token", bf.AppID, bf.AppPassword, http.DefaultClient)),

@@ -15,6 +15,7 @@ import (
 // build requests that the running bot accepts (signature, headers, body) and
 // that become the right notifications. Rules that must not fire do not.
 func TestTheShippedBusinessRulesSendEventsTheBotTakes(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, nil)
 	w.signIn(ada, "ada.lovelace", "incidents")
 	inc := w.sn.Incidents()[0] // INC0010001: Ada's, assigned to Beth

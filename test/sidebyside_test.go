@@ -26,9 +26,12 @@ var sideBySide = flag.Bool("sidebyside", false, "run the side-by-side benchmark 
 
 // TestSideBySide runs snowbot's real binary and test/reference, the smallest
 // bot that does the unavoidable work of an "incidents" turn (verify the RS256
-// channel token, one Table API GET, one connector POST), against the same
-// fakes, with 1, 8 and 32 people at once, and prints turns/s, p50/p99 latency
-// and CPU per turn of each and their ratio; then, with 20 ms added to every
+// channel token, one Table API GET, one connector POST), answering like for
+// like with a card of the same purpose (and, as a second yardstick, with
+// plain text), against the same fakes, with 1, 8 and 32 people at once, and
+// prints turns/s, p50/p99 latency, CPU per turn of the bot and of the whole
+// machine (the bot, the fakes and the driver), the bytes per turn of the
+// Table API's answer and of the connector request, and the ratios; then, with 20 ms added to every
 // answer of ServiceNow and of the connector, the time from a person's message
 // to the reply. Without -sidebyside it checks, briefly, that both answer every
 // turn (CI runs that); with it (and no -race):
@@ -36,6 +39,9 @@ var sideBySide = flag.Bool("sidebyside", false, "run the side-by-side benchmark 
 //	go test ./test -run TestSideBySide -sidebyside -v
 func TestSideBySide(t *testing.T) {
 	measure, warmup := 300*time.Millisecond, 20
+	if !*sideBySide {
+		t.Parallel() // a check, not a measurement: it may share the machine
+	}
 	if *sideBySide {
 		if raceEnabled {
 			t.Fatal("measure without -race: the race detector slows snowbot and the fakes alike, but not by the same factor")
@@ -59,7 +65,8 @@ func TestSideBySide(t *testing.T) {
 			Tenant: ada.Tenant, Conversation: fmt.Sprintf("a:side-%d", i)}
 		w.signIn(people[i], "ada.lovelace", "incidents")
 	}
-	ref := startReference(t, bf, sn, env)
+	ref := startReference(t, bf, sn, env, "card")
+	refText := startReference(t, bf, sn, env, "text")
 
 	// From here on the fakes keep no records: they only tell the driver of replies.
 	replies := map[string]chan struct{}{}
@@ -84,9 +91,10 @@ func TestSideBySide(t *testing.T) {
 	bots := []struct {
 		name string
 		p    *botProcess
-	}{{"snowbot", w.bot}, {"reference", ref}}
+	}{{"snowbot", w.bot}, {"reference (card)", ref}, {"reference (text)", refText}}
 	type figures struct {
 		turnsPerSec, cpuPerTurnMs, harnessCPUMs float64
+		bytesIn, bytesOut                       float64 // per turn: the Table API's answer, the connector request
 		p50, p99                                time.Duration
 	}
 	run := func(b *botProcess, users int) figures {
@@ -115,6 +123,7 @@ func TestSideBySide(t *testing.T) {
 			wg        sync.WaitGroup
 		)
 		cpu0, self0 := processCPU(t, b), selfCPU(t)
+		in0, out0 := sn.TableBytes(), bf.ReceivedBytes()
 		deadline := time.Now().Add(measure)
 		start := time.Now()
 		for i := range users {
@@ -133,39 +142,48 @@ func TestSideBySide(t *testing.T) {
 		wg.Wait()
 		elapsed := time.Since(start)
 		cpu, self := processCPU(t, b)-cpu0, selfCPU(t)-self0
+		in, out := sn.TableBytes()-in0, bf.ReceivedBytes()-out0
 		slices.Sort(latencies)
 		n := len(latencies)
 		return figures{
 			turnsPerSec:  float64(n) / elapsed.Seconds(),
 			cpuPerTurnMs: float64(cpu.Microseconds()) / 1000 / float64(n),
 			harnessCPUMs: float64(self.Microseconds()) / 1000 / float64(n),
+			bytesIn:      float64(in) / float64(n),
+			bytesOut:     float64(out) / float64(n),
 			p50:          latencies[n/2],
 			p99:          latencies[n*99/100],
 		}
 	}
 
-	// Each figure is measured in rounds that alternate between the two bots, so
-	// that a change in the machine's load over time favours neither.
+	// Each figure is measured in rounds that alternate between the bots, so
+	// that a change in the machine's load over time favours none.
 	const rounds = 3
 	var out strings.Builder
-	fmt.Fprintf(&out, "\n| users | bot | turns/s | p50 | p99 | CPU/turn | fakes+driver CPU/turn |\n|---|---|---|---|---|---|---|\n")
+	fmt.Fprintf(&out, "\n| users | bot | turns/s | p50 | p99 | CPU/turn (bot) | CPU/turn (bot + fakes + driver) | bytes in/turn | bytes out/turn |\n|---|---|---|---|---|---|---|---|---|\n")
 	for _, users := range []int{1, 8, 32} {
-		var f [2]figures
+		f := make([]figures, len(bots))
 		for range rounds {
 			for k, b := range bots {
 				r := run(b.p, users)
 				f[k].turnsPerSec += r.turnsPerSec / rounds
 				f[k].cpuPerTurnMs += r.cpuPerTurnMs / rounds
 				f[k].harnessCPUMs += r.harnessCPUMs / rounds
+				f[k].bytesIn += r.bytesIn / rounds
+				f[k].bytesOut += r.bytesOut / rounds
 				f[k].p50 += r.p50 / rounds
 				f[k].p99 += r.p99 / rounds
 			}
 		}
 		for k, b := range bots {
-			fmt.Fprintf(&out, "| %d | %s | %.0f | %s | %s | %.3f ms | %.3f ms |\n", users, b.name, f[k].turnsPerSec, ms(f[k].p50), ms(f[k].p99), f[k].cpuPerTurnMs, f[k].harnessCPUMs)
+			fmt.Fprintf(&out, "| %d | %s | %.0f | %s | %s | %.3f ms | %.3f ms | %.0f | %.0f |\n", users, b.name, f[k].turnsPerSec, ms(f[k].p50), ms(f[k].p99),
+				f[k].cpuPerTurnMs, f[k].cpuPerTurnMs+f[k].harnessCPUMs, f[k].bytesIn, f[k].bytesOut)
 		}
-		fmt.Fprintf(&out, "| %d | snowbot / reference | %.0f%% | %.2f× | %.2f× | %.2f× | |\n", users,
-			100*f[0].turnsPerSec/f[1].turnsPerSec, float64(f[0].p50)/float64(f[1].p50), float64(f[0].p99)/float64(f[1].p99), f[0].cpuPerTurnMs/f[1].cpuPerTurnMs)
+		for k := 1; k < len(bots); k++ {
+			fmt.Fprintf(&out, "| %d | snowbot / %s | %.0f%% | %.2f× | %.2f× | %.2f× | %.2f× | %.2f× | %.2f× |\n", users, bots[k].name,
+				100*f[0].turnsPerSec/f[k].turnsPerSec, float64(f[0].p50)/float64(f[k].p50), float64(f[0].p99)/float64(f[k].p99), f[0].cpuPerTurnMs/f[k].cpuPerTurnMs,
+				(f[0].cpuPerTurnMs+f[0].harnessCPUMs)/(f[k].cpuPerTurnMs+f[k].harnessCPUMs), f[0].bytesIn/f[k].bytesIn, f[0].bytesOut/f[k].bytesOut)
+		}
 	}
 
 	// 20 ms more on every answer of ServiceNow and of the connector.
@@ -226,7 +244,7 @@ func selfCPU(t testing.TB) time.Duration {
 
 // startReference builds and starts test/reference against the fakes, with a
 // ServiceNow token for Ada and a bot token from the fake Entra endpoint.
-func startReference(t *testing.T, bf *fakebotframework.Server, sn *fakeservicenow.Server, env map[string]string) *botProcess {
+func startReference(t *testing.T, bf *fakebotframework.Server, sn *fakeservicenow.Server, env map[string]string, reply string) *botProcess {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "reference")
 	if out, err := exec.Command("go", "build", "-o", bin, "./reference").CombinedOutput(); err != nil {
@@ -235,7 +253,7 @@ func startReference(t *testing.T, bf *fakebotframework.Server, sn *fakeserviceno
 	port := freePort(t)
 	cmd := exec.Command(bin, "-port", strconv.Itoa(port), "-keys", bf.URL+"/v1/.well-known/keys", "-issuer", bf.Issuer,
 		"-audience", bf.AppID, "-instance", sn.URL, "-sn-token", serviceNowToken(t, sn, env["PUBLIC_BASE_URL"]+"/auth/callback"),
-		"-bot-token", botToken(t, bf))
+		"-bot-token", botToken(t, bf), "-reply", reply)
 	p := &botProcess{t: t, cmd: cmd, URL: "http://127.0.0.1:" + strconv.Itoa(port), stdout: newOutput(t), stderr: newOutput(t), done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = p.stdout.f, p.stderr.f
 	if err := cmd.Start(); err != nil {

@@ -21,6 +21,7 @@ import (
 )
 
 func TestSignInWithATypedCodeResumesTheCommand(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, nil)
 	signInLink := w.startSignIn(ada, "incidents")
 
@@ -74,6 +75,7 @@ func TestSignInWithATypedCodeResumesTheCommand(t *testing.T) {
 }
 
 func TestSignInThroughTeamsVerifyStateInvoke(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, nil)
 	_, page := browse(t, w.startSignIn(ada, "incident INC0010003"))
 	code := pageCode(t, page)
@@ -101,6 +103,7 @@ func TestSignInThroughTeamsVerifyStateInvoke(t *testing.T) {
 }
 
 func TestBasicClientAuthentication(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, func(env map[string]string) { env["SERVICENOW_CLIENT_AUTH"] = "basic" })
 	w.sn.Configure(func(s *fakeservicenow.Server) { s.ClientAuth = "basic" })
 	w.signIn(ada, "ada.lovelace", "incidents")
@@ -111,6 +114,7 @@ func TestBasicClientAuthentication(t *testing.T) {
 }
 
 func TestPKCECanBeTurnedOff(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, func(env map[string]string) { env["SERVICENOW_PKCE"] = "false" })
 	link := w.startSignIn(ada, "incidents")
 	if strings.Contains(link, "code_challenge") {
@@ -124,6 +128,7 @@ func TestPKCECanBeTurnedOff(t *testing.T) {
 }
 
 func TestCodesBindOnlyForTheUserWhoAskedAndOnlyFiveTries(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, nil)
 	_, page := browse(t, w.startSignIn(ada, "incidents"))
 	code := pageCode(t, page)
@@ -156,6 +161,7 @@ func TestCodesBindOnlyForTheUserWhoAskedAndOnlyFiveTries(t *testing.T) {
 }
 
 func TestFiveWrongCodesDiscardTheSignIn(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, nil)
 	_, page := browse(t, w.startSignIn(ada, "incidents"))
 	code := pageCode(t, page)
@@ -189,6 +195,7 @@ func forgeState(t *testing.T, keyB64 string, id []byte, expires time.Time) strin
 }
 
 func TestBadStatesAreRefusedWithAPlainExplanation(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, nil)
 	link := w.startSignIn(ada, "incidents")
 	state, _ := url.Parse(link)
@@ -231,6 +238,7 @@ func TestBadStatesAreRefusedWithAPlainExplanation(t *testing.T) {
 }
 
 func TestCallbackExplainsWhatServiceNowAnswered(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name  string
 		setup func(w *world)
@@ -284,6 +292,7 @@ func TestCallbackExplainsWhatServiceNowAnswered(t *testing.T) {
 }
 
 func TestTokensAreRefreshedBeforeExpiryAndAfterA401(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, nil)
 	w.sn.Configure(func(s *fakeservicenow.Server) { s.AccessTTL = 62 * time.Second })
 	w.signIn(ada, "ada.lovelace", "incidents")
@@ -320,6 +329,7 @@ func TestTokensAreRefreshedBeforeExpiryAndAfterA401(t *testing.T) {
 }
 
 func TestConcurrentCallersCauseOneRefresh(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, nil)
 	w.signIn(ada, "ada.lovelace", "incidents")
 	w.sn.ExpireAccessTokens()
@@ -339,6 +349,7 @@ func TestConcurrentCallersCauseOneRefresh(t *testing.T) {
 }
 
 func TestDeadRefreshTokenAsksToSignInAgain(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, nil)
 	w.signIn(ada, "ada.lovelace", "incidents")
 	w.sn.RevokeRefreshTokens("ada.lovelace")
@@ -358,6 +369,7 @@ func TestDeadRefreshTokenAsksToSignInAgain(t *testing.T) {
 }
 
 func TestSignedInUsersStaySignedInAfterACrash(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, nil)
 	w.signIn(ada, "ada.lovelace", "incidents")
 	w.restart()
@@ -370,6 +382,7 @@ func TestSignedInUsersStaySignedInAfterACrash(t *testing.T) {
 }
 
 func TestSignOutRevokesAndForgets(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, nil)
 	w.signIn(ada, "ada.lovelace", "incidents")
 	w.say(ada, "signout")
@@ -393,6 +406,7 @@ func TestSignOutRevokesAndForgets(t *testing.T) {
 }
 
 func TestSignOutForgetsEvenWhenRevocationFails(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, nil)
 	w.signIn(ada, "ada.lovelace", "incidents")
 	w.sn.Fail(fakeservicenow.Failure{Path: "/oauth_revoke_token.do", Status: http.StatusInternalServerError},
@@ -408,6 +422,7 @@ func TestSignOutForgetsEvenWhenRevocationFails(t *testing.T) {
 }
 
 func TestNoSignInLinkInGroupChats(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, nil)
 	msg := groupMessage(w.bf, ada, "incidents")
 	w.post(msg)
@@ -418,6 +433,7 @@ func TestNoSignInLinkInGroupChats(t *testing.T) {
 }
 
 func TestNoSecretInPlainTextInStoreLogsOrReplies(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, nil)
 	w.sn.Configure(func(s *fakeservicenow.Server) { s.RotateRefresh = true })
 	_, page := browse(t, w.startSignIn(ada, "incidents"))
@@ -453,6 +469,7 @@ func TestNoSecretInPlainTextInStoreLogsOrReplies(t *testing.T) {
 }
 
 func TestFakeServiceNowRefusesJSONTokenRequests(t *testing.T) {
+	t.Parallel()
 	sn := fakeservicenow.New()
 	defer sn.Close()
 	resp, err := http.Post(sn.URL+"/oauth_token.do", "application/json", strings.NewReader(`{"grant_type":"refresh_token","refresh_token":"x"}`))
@@ -478,6 +495,7 @@ func TestFakeServiceNowRefusesJSONTokenRequests(t *testing.T) {
 }
 
 func TestAFailedRefreshAnswersWithASignInCardThatSaysWhy(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, nil)
 	w.signIn(ada, "ada.lovelace", "incidents")
 	w.sn.ExpireAccessTokens()
@@ -494,6 +512,7 @@ func TestAFailedRefreshAnswersWithASignInCardThatSaysWhy(t *testing.T) {
 }
 
 func TestTheSignInPageRunsOnlyScriptsTheBotServes(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, nil)
 	resp, err := http.Get(w.startSignIn(ada, "incidents"))
 	if err != nil {

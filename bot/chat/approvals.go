@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"snowbot/auth"
 	"snowbot/bot"
 	"snowbot/bot/chat/cards"
 	"snowbot/servicenow"
@@ -145,12 +144,8 @@ func (c *Conversation) decide(ctx context.Context, s *servicenow.Session, reader
 
 // OnAdaptiveCardAction answers the buttons of approval cards (Approve,
 // Reject) and their automatic refresh, with the card as it is now.
-func (c *Conversation) OnAdaptiveCardAction(ctx context.Context, t *bot.Turn) bot.InvokeResponse {
-	action, _ := t.Activity.Value["action"].(map[string]any)
-	verb, _ := action["verb"].(string)
-	data, _ := action["data"].(map[string]any)
-	str := func(k string) string { s, _ := data[k].(string); return s }
-	kind, id := str("card"), str("approval")
+func (c *Conversation) OnAdaptiveCardAction(ctx context.Context, t *bot.Turn, a bot.CardAction) bot.InvokeResponse {
+	verb, kind, id := a.Verb, a.Data["card"], a.Data["approval"]
 	needsID := kind == cards.ApprovalOne || verb != cards.VerbRefresh
 	if kind != cards.ApprovalOne && kind != cards.ApprovalList || (needsID && !servicenow.ValidSysID(id)) {
 		return bot.ErrorResponse(http.StatusBadRequest, "This card's button is not one snowbot knows.")
@@ -163,7 +158,7 @@ func (c *Conversation) OnAdaptiveCardAction(ctx context.Context, t *bot.Turn) bo
 		}
 		return c.refreshApprovals(ctx, t, kind, id)
 	case cards.VerbApprove, cards.VerbReject:
-		reason := strings.TrimSpace(str(cards.ReasonInput(id)))
+		reason := strings.TrimSpace(a.Data[cards.ReasonInput(id)])
 		if verb == cards.VerbReject && reason == "" {
 			return bot.ErrorResponse(http.StatusBadRequest, "Say why you reject it.")
 		}
@@ -201,7 +196,7 @@ func (c *Conversation) decideByButton(ctx context.Context, t *bot.Turn, kind, id
 	switch {
 	case o.err != nil:
 		c.Log.ErrorContext(ctx, "deciding an approval failed", "error", o.err)
-		return bot.ErrorResponse(http.StatusInternalServerError, "Sorry, something went wrong on my side. Please try again in a moment.")
+		return bot.ErrorResponse(http.StatusInternalServerError, somethingWentWrong)
 	case o.done && len(o.answer.Attachments) > 0:
 		return bot.CardResponse(o.answer.Attachments[0].Content)
 	case o.done:
@@ -210,7 +205,7 @@ func (c *Conversation) decideByButton(ctx context.Context, t *bot.Turn, kind, id
 	// Nothing was decided. When trying again soon is the answer, the card says
 	// so and keeps its buttons; anything else (a sign-in card, say) comes as a
 	// message of its own, in the chat, where its buttons work.
-	problem := briefly(o.failure)
+	problem := o.failure.brief()
 	if problem == "" {
 		t.Later(func(ctx context.Context) {
 			if err := c.reply(ctx, t, o.answer); err != nil {
@@ -226,28 +221,29 @@ func (c *Conversation) decideByButton(ctx context.Context, t *bot.Turn, kind, id
 }
 
 // refreshApprovals answers a card's automatic refresh with its current state.
-// When that cannot be read, Teams keeps the card as it was.
+// When that cannot be read, Teams keeps the card as it was, and is told why
+// as every failure is told (a 403 as a 403).
 func (c *Conversation) refreshApprovals(ctx context.Context, t *bot.Turn, kind, id string) bot.InvokeResponse {
-	tokens := c.Auth.Tokens(t.User.Key())
-	if _, err := tokens.Token(ctx); errors.Is(err, auth.ErrSignInRequired) {
-		return bot.ErrorResponse(http.StatusUnauthorized, "Sign in to ServiceNow to see this card as it is now.")
-	}
 	sctx, cancel := context.WithTimeout(ctx, budgetWithin(ctx))
 	defer cancel()
-	s := c.ServiceNow.As(tokens)
+	s := c.ServiceNow.As(c.Auth.Tokens(t.User.Key()))
 	var card cards.Card
+	var err error
 	if kind == cards.ApprovalList {
-		list, total, err := s.MyPendingApprovals(sctx, approvalsLimit)
-		if err != nil {
-			return bot.ErrorResponse(http.StatusServiceUnavailable, "ServiceNow is not answering, try again in a moment.")
+		var list []servicenow.Approval
+		var total int
+		if list, total, err = s.MyPendingApprovals(sctx, approvalsLimit); err == nil {
+			card = cards.ApprovalsCard(c.view(t), list, total, cards.Note{}, cardUsers(t))
 		}
-		card = cards.ApprovalsCard(c.view(t), list, total, cards.Note{}, cardUsers(t))
 	} else {
-		a, err := s.ApprovalByID(sctx, id)
-		if err != nil {
-			return bot.ErrorResponse(http.StatusServiceUnavailable, "ServiceNow is not answering, try again in a moment.")
+		var a servicenow.Approval
+		if a, err = s.ApprovalByID(sctx, id); err == nil {
+			card = cards.ApprovalCard(c.view(t), a, cards.Note{}, cardUsers(t))
 		}
-		card = cards.ApprovalCard(c.view(t), a, cards.Note{}, cardUsers(t))
+	}
+	if err != nil {
+		resp, _ := classify(err).forCard()
+		return resp
 	}
 	return bot.CardResponse(card.JSON())
 }

@@ -84,9 +84,8 @@ func (c *Conversation) OnInstallationUpdate(ctx context.Context, t *bot.Turn) er
 
 // OnSigninVerifyState completes a sign-in from Teams' sign-in pop-up: the page
 // handed the verification code to Teams, which sends it here as the state.
-func (c *Conversation) OnSigninVerifyState(ctx context.Context, t *bot.Turn) bot.InvokeResponse {
-	state, _ := t.Activity.Value["state"].(string)
-	code := auth.NormalizeCode(state)
+func (c *Conversation) OnSigninVerifyState(ctx context.Context, t *bot.Turn, s bot.SigninState) bot.InvokeResponse {
+	code := auth.NormalizeCode(s.State)
 	if code == "" {
 		c.Log.InfoContext(ctx, "sign-in pop-up closed without a code")
 		return bot.InvokeResponse{Status: http.StatusOK}
@@ -139,7 +138,7 @@ type outcome struct {
 	card   *bot.Message // for a submitted card: what the card becomes (nil: unchanged)
 	err    error        // unexpected: logged, and the person gets an apology
 	// failure is what went wrong with ServiceNow when answer explains it.
-	failure error
+	failure failure
 }
 
 func said(m bot.Message) outcome { return outcome{answer: m, done: true} }

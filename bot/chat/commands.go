@@ -12,28 +12,79 @@ import (
 	"snowbot/servicenow"
 )
 
-// Command is one command a user can type.
+// Command is one command a person can type: the one place that says what it
+// is called, how help shows it, whether others may see its answer, whether
+// the app package's command menu offers it, and what it does.
 type Command struct {
-	Name        string // what the user types first, lower case
-	Usage       string // an example of it, for help (no <placeholders>: cards read them as HTML and drop them)
-	Description string // what it does, one sentence
+	Name        string   // what is typed first, lower case
+	Aliases     []string // other words for it
+	Usage       string   // an example of it, for help (no <placeholders>: cards read them as HTML and drop them)
+	Description string   // what it does, one sentence
+	// Public commands are answered where they are asked; every other one in
+	// the person's 1:1 chat, where only they see it.
+	Public bool
+	// Menu: in the command menu of the Teams app package, which shows at most
+	// ten; every command is in help.
+	Menu bool
+	run  func(c *Conversation, ctx context.Context, t *bot.Turn, rest string) error
 }
 
-// Commands lists what the bot understands, in the order help shows them. The
-// Teams app package uses the same list for its command menu.
-var Commands = []Command{
-	{"incidents", "incidents", "List your open incidents."},
-	{"incident", "incident INC0010001", "Show an incident's details."},
-	{"create", "create Printer jams", "Create an incident with you as the caller."},
-	{"comment", "comment INC0010001 Any news?", "Add a comment the caller can see."},
-	{"resolve", "resolve INC0010001 Replaced the cable", "Resolve an incident."},
-	{"approvals", "approvals", "List what waits for your approval, with Approve and Reject."},
-	{"approve", "approve CHG0030001 [comment]", "Approve what waits for your approval on that record."},
-	{"reject", "reject CHG0030001 Not this quarter", "Reject it, saying why."},
-	{"kb", "kb vpn password", "Find published knowledge articles."},
-	{"notifications", "notifications [on|off]", "Show, or turn on or off, messages when your incidents change or approvals wait for you."},
-	{"signout", "signout", "Sign out of ServiceNow."},
-	{"help", "help", "Show what I can do."},
+// Commands lists what the bot understands, in the order help shows them.
+// The Teams app package's command menu is made from it too.
+var Commands []Command
+
+// commandNames finds a command by its name or an alias.
+var commandNames map[string]*Command
+
+func init() {
+	Commands = []Command{
+		{Name: "incidents", Usage: "incidents", Description: "List your open incidents.", Menu: true,
+			run: func(c *Conversation, ctx context.Context, t *bot.Turn, _ string) error {
+				return c.listIncidents(ctx, t)
+			}},
+		{Name: "incident", Usage: "incident INC0010001", Description: "Show an incident's details.", Menu: true,
+			run: func(c *Conversation, ctx context.Context, t *bot.Turn, rest string) error {
+				return c.showIncident(ctx, t, rest)
+			}},
+		{Name: "create", Usage: "create Printer jams", Description: "Create an incident with you as the caller.", Menu: true, run: (*Conversation).create},
+		{Name: "comment", Usage: "comment INC0010001 Any news?", Description: "Add a comment the caller can see.", Menu: true,
+			run: func(c *Conversation, ctx context.Context, t *bot.Turn, rest string) error {
+				number, body := splitFirst(rest)
+				return c.answer(ctx, t, c.comment(ctx, t, number, body, false))
+			}},
+		{Name: "resolve", Usage: "resolve INC0010001 Replaced the cable", Description: "Resolve an incident.", Menu: true,
+			run: func(c *Conversation, ctx context.Context, t *bot.Turn, rest string) error {
+				number, notes := splitFirst(rest)
+				return c.answer(ctx, t, c.resolve(ctx, t, number, notes, false))
+			}},
+		{Name: "approvals", Usage: "approvals", Description: "List what waits for your approval, with Approve and Reject.", Menu: true,
+			run: func(c *Conversation, ctx context.Context, t *bot.Turn, _ string) error {
+				return c.listApprovals(ctx, t)
+			}},
+		{Name: "approve", Usage: "approve CHG0030001 [comment]", Description: "Approve what waits for your approval on that record.", Menu: true,
+			run: func(c *Conversation, ctx context.Context, t *bot.Turn, rest string) error {
+				return c.decideTyped(ctx, t, true, rest)
+			}},
+		{Name: "reject", Usage: "reject CHG0030001 Not this quarter", Description: "Reject it, saying why.", Menu: true,
+			run: func(c *Conversation, ctx context.Context, t *bot.Turn, rest string) error {
+				return c.decideTyped(ctx, t, false, rest)
+			}},
+		{Name: "kb", Usage: "kb vpn password", Description: "Find published knowledge articles.", Menu: true, run: (*Conversation).searchKnowledge},
+		{Name: "notifications", Usage: "notifications [on|off]", Description: "Show, or turn on or off, messages when your incidents change or approvals wait for you, and the last ones sent.", Menu: true,
+			run: (*Conversation).notifications},
+		{Name: "signout", Aliases: []string{"logout"}, Usage: "signout", Description: "Sign out of ServiceNow.", Menu: true, run: func(c *Conversation, ctx context.Context, t *bot.Turn, _ string) error { return c.signOut(ctx, t) }},
+		{Name: "help", Aliases: []string{"?"}, Usage: "help", Description: "Show what I can do.", Public: true, Menu: true,
+			run: func(c *Conversation, ctx context.Context, t *bot.Turn, _ string) error {
+				return c.reply(ctx, t, HelpMessage())
+			}},
+	}
+	commandNames = map[string]*Command{}
+	for i := range Commands {
+		cmd := &Commands[i]
+		for _, name := range append([]string{cmd.Name}, cmd.Aliases...) {
+			commandNames[name] = cmd
+		}
+	}
 }
 
 // leadingMentions matches the <at>…</at> mentions Teams puts before the text
@@ -61,123 +112,28 @@ func ParseCommand(text string) (name, rest string) {
 	return strings.ToLower(text[:i]), strings.TrimSpace(text[i:])
 }
 
-// public are the commands whose answer anyone in a conversation may see;
-// every other one is answered in the person's 1:1 chat.
-var public = map[string]bool{"help": true, "?": true, "": true}
-
 // onCommand runs a typed command.
 func (c *Conversation) onCommand(ctx context.Context, t *bot.Turn, text string) error {
 	name, rest := ParseCommand(text)
-	if !t.Personal() && !public[name] && known(name) {
+	if name == "" {
+		return c.reply(ctx, t, bot.Text("Type **help** to see what I can do."))
+	}
+	cmd := commandNames[name]
+	switch {
+	case cmd == nil:
+		return c.unknown(ctx, t, name, text)
+	case !t.Personal() && !cmd.Public:
 		return c.answerPrivately(ctx, t, text)
 	}
-	switch name {
-	case "help", "?":
-		return c.reply(ctx, t, HelpMessage())
-	case "":
-		return c.reply(ctx, t, bot.Text("Type **help** to see what I can do."))
-	case "incidents":
-		return c.listIncidents(ctx, t)
-	case "incident":
-		return c.showIncident(ctx, t, rest)
-	case "create":
-		if rest == "" {
-			return c.reply(ctx, t, cardMessage(cards.CreateForm(newFormID())))
-		}
-		return c.answer(ctx, t, c.createIncident(ctx, t, servicenow.NewIncident{ShortDescription: rest}))
-	case "comment":
-		number, body := splitFirst(rest)
-		return c.answer(ctx, t, c.comment(ctx, t, number, body, false))
-	case "resolve":
-		number, notes := splitFirst(rest)
-		return c.answer(ctx, t, c.resolve(ctx, t, number, notes, false))
-	case "approvals":
-		return c.listApprovals(ctx, t)
-	case "approve":
-		return c.decideTyped(ctx, t, true, rest)
-	case "reject":
-		return c.decideTyped(ctx, t, false, rest)
-	case "notifications":
-		return c.notifications(ctx, t, rest)
-	case "kb":
-		return c.searchKnowledge(ctx, t, rest)
-	case "signout", "logout":
-		return c.signOut(ctx, t)
-	default:
-		return c.unknown(ctx, t, name, text)
-	}
+	return cmd.run(c, ctx, t, rest)
 }
 
-// unknown answers text that is no command: a greeting or thanks kindly, a
-// question that names an incident with the incident, a typo with the command
-// it is closest to, and anything else with how to find out.
-func (c *Conversation) unknown(ctx context.Context, t *bot.Turn, name, text string) error {
-	words := strings.FieldsFunc(strings.ToLower(cleanText(text)), func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
-	switch {
-	case len(words) > 0 && len(words) <= 3 && greetings[words[0]]:
-		return c.reply(ctx, t, bot.Text("Hi! Try **incidents** for your open incidents, **approvals** for what waits for you, or **help** for everything I can do."))
-	case len(words) > 0 && len(words) <= 4 && thanks[words[0]]:
-		return c.reply(ctx, t, bot.Text("You're welcome! Type **help** whenever you want to see what I can do."))
+// create answers "create <short description>", and "create" alone with a form.
+func (c *Conversation) create(ctx context.Context, t *bot.Turn, rest string) error {
+	if rest == "" {
+		return c.reply(ctx, t, cardMessage(cards.CreateForm(newFormID())))
 	}
-	if number, ok := servicenow.FindIncidentNumber(text); ok {
-		return c.showIncident(ctx, t, number)
-	}
-	if near := closestCommand(name, words); near != "" {
-		return c.reply(ctx, t, bot.Text(fmt.Sprintf("I don't know the command \"%s\". Did you mean **%s**? Type **help** to see what I can do.", cards.Plain(cards.Clip(name, 40)), near)))
-	}
-	return c.reply(ctx, t, bot.Text(fmt.Sprintf("I don't know the command \"%s\". Type **help** to see what I can do.", cards.Plain(cards.Clip(name, 40)))))
-}
-
-var (
-	greetings = map[string]bool{"hi": true, "hello": true, "hey": true, "hallo": true, "hiya": true, "howdy": true, "morning": true, "good": true, "yo": true}
-	thanks    = map[string]bool{"thanks": true, "thank": true, "thx": true, "ty": true, "cheers": true, "merci": true, "danke": true}
-)
-
-// closestCommand is the command a mistyped one most likely meant: the
-// closest within two edits, or else a command named among the words (as in
-// "show my incidents"); "" when none is close.
-func closestCommand(name string, words []string) string {
-	best, bestDist := "", 3
-	for _, cmd := range Commands {
-		if d := editDistance(name, cmd.Name); d < bestDist && len(name) > 1 {
-			best, bestDist = cmd.Name, d
-		}
-	}
-	if best != "" {
-		return best
-	}
-	for _, w := range words {
-		for _, cmd := range Commands {
-			if w == cmd.Name && w != name {
-				return cmd.Name
-			}
-		}
-	}
-	return ""
-}
-
-// editDistance is the Levenshtein distance of two short words, counted in
-// runes. (Written out: the words are a few letters long, and a library for
-// eleven lines is more to keep than the lines.)
-func editDistance(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur := make([]int, len(rb)+1)
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev = cur
-	}
-	return prev[len(rb)]
+	return c.answer(ctx, t, c.createIncident(ctx, t, servicenow.NewIncident{ShortDescription: rest}))
 }
 
 // onSubmit runs the action of a submitted card (Action.Submit data and inputs).
@@ -207,16 +163,6 @@ func (c *Conversation) onSubmit(ctx context.Context, t *bot.Turn, v map[string]a
 		})
 	}
 	return c.reply(ctx, t, bot.Text("I did not understand that button. Type **help** to see what I can do."))
-}
-
-// known reports whether name is a command (or its alias).
-func known(name string) bool {
-	for _, c := range Commands {
-		if c.Name == name {
-			return true
-		}
-	}
-	return name == "logout"
 }
 
 // answerPrivately answers a command typed in a group chat or channel in the

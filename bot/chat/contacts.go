@@ -43,15 +43,27 @@ const (
 	recordLinked  = "teams-user"
 )
 
+// sealedRecords keeps small values under names for one subject (a person, or a
+// ServiceNow identity), sealed and shared by every instance: auth.Records.
+type sealedRecords interface {
+	Get(ctx context.Context, name string) ([]byte, error) // auth.ErrNoRecord when there is none
+	Put(ctx context.Context, name string, value []byte, ttl time.Duration) error
+	PutIfAbsent(ctx context.Context, name string, value []byte, ttl time.Duration) (bool, error)
+	Delete(ctx context.Context, name string) error
+}
+
+// records are the records of subject.
+func (c *Conversation) records(subject string) sealedRecords { return c.Auth.Records(subject) }
+
 // identityRecords are the records of a ServiceNow identity. The subject starts
 // with a byte that no Teams user key has, so the two never meet.
-func (c *Conversation) identityRecords(sysID string) *auth.Records {
-	return c.Auth.Records("\x00servicenow-user\x00" + sysID)
+func (c *Conversation) identityRecords(sysID string) sealedRecords {
+	return c.records("\x00servicenow-user\x00" + sysID)
 }
 
 // contact returns the person's contact, or auth.ErrNoRecord.
 func (c *Conversation) contact(ctx context.Context, user string) (Contact, error) {
-	raw, err := c.Auth.Records(user).Get(ctx, recordContact)
+	raw, err := c.records(user).Get(ctx, recordContact)
 	if err != nil {
 		return Contact{}, err
 	}
@@ -80,7 +92,7 @@ func (c *Conversation) updateContact(ctx context.Context, user string, edit func
 	edit(&ct)
 	if err != nil || !sameContact(old, ct) {
 		raw, _ := json.Marshal(ct)
-		if err := c.Auth.Records(user).Put(ctx, recordContact, raw, 0); err != nil {
+		if err := c.records(user).Put(ctx, recordContact, raw, 0); err != nil {
 			return Contact{}, err
 		}
 	}
@@ -139,7 +151,7 @@ func (c *Conversation) forgetContact(ctx context.Context, user string, id auth.I
 			}
 		}
 	}
-	return c.Auth.Records(user).Delete(ctx, recordContact)
+	return c.records(user).Delete(ctx, recordContact)
 }
 
 // forgetPerson forgets, at sign-out, everything kept to reach the person:
@@ -148,7 +160,7 @@ func (c *Conversation) forgetPerson(ctx context.Context, user string, id auth.Id
 	if err := c.forgetContact(ctx, user, id); err != nil {
 		return err
 	}
-	return c.Auth.Records(user).Delete(ctx, recordHistory)
+	return c.records(user).Delete(ctx, recordHistory)
 }
 
 // personalChat is where notifications for the turn's person go: their 1:1 chat, as a new message.

@@ -7,13 +7,13 @@ import (
 
 // A greeting or thanks gets a short, friendly answer with what to try.
 func TestGreetingsAndThanksAreAnswered(t *testing.T) {
-	h := newHarness(t)
+	w := newWorld(t, nil)
 	for text, want := range map[string]string{
 		"hi": "Try **incidents**", "Hello!": "Try **incidents**", "hey snowbot": "Try **incidents**",
 		"thanks": "You're welcome", "Thank you!": "You're welcome",
 	} {
-		got := one(t, h.say(ada, text)).Message.Text
-		if !strings.Contains(got, want) || strings.Contains(got, "don't know") {
+		w.say(ada, text)
+		if got := w.next(ada).Text(); !strings.Contains(got, want) || strings.Contains(got, "don't know") {
 			t.Errorf("%q: %q", text, got)
 		}
 	}
@@ -21,52 +21,57 @@ func TestGreetingsAndThanksAreAnswered(t *testing.T) {
 
 // A typo gets the closest command; a sentence naming a command gets that one.
 func TestATypoSuggestsTheClosestCommand(t *testing.T) {
-	h := newHarness(t)
+	w := newWorld(t, nil)
 	for text, want := range map[string]string{
 		"incidnets":         "Did you mean **incidents**?",
 		"aprovals":          "Did you mean **approvals**?",
 		"show my incidents": "Did you mean **incidents**?",
 		"notifcations off":  "Did you mean **notifications**?",
 	} {
-		mustContain(t, text, one(t, h.say(ada, text)).Message.Text, want)
+		w.say(ada, text)
+		mustContain(t, text, w.next(ada).Text(), want)
 	}
-	got := one(t, h.say(ada, "frobnicate")).Message.Text
-	if strings.Contains(got, "Did you mean") || !strings.Contains(got, "help") {
+	w.say(ada, "frobnicate")
+	if got := w.next(ada).Text(); strings.Contains(got, "Did you mean") || !strings.Contains(got, "help") {
 		t.Errorf("a word near no command: %q", got)
 	}
 }
 
 // A question that names an incident shows it.
 func TestAQuestionNamingAnIncidentShowsIt(t *testing.T) {
-	h := newHarness(t)
-	h.signIn(ada, "ada.lovelace")
-	got := one(t, h.say(ada, "what about inc0010003?"))
-	mustContain(t, "the answer", got.JSON(), "INC0010003", "VPN disconnects every hour")
+	w := newWorld(t, nil)
+	w.signIn(ada, "ada.lovelace", "notifications")
+	w.say(ada, "what about inc0010003?")
+	mustContain(t, "the answer", w.next(ada).JSON(), "INC0010003", "VPN disconnects every hour")
 }
 
 // A code typed once signed in changes nothing and says who they are.
 func TestACodeTypedWhenSignedInSaysWhoTheyAre(t *testing.T) {
-	h := newHarness(t)
-	h.signIn(ada, "ada.lovelace")
+	w := newWorld(t, nil)
+	w.signIn(ada, "ada.lovelace", "notifications")
 	for _, code := range []string{"123456", "654321"} {
-		if got := one(t, h.say(ada, code)).Message.Text; got != "You're already signed in as Ada Lovelace." {
+		w.say(ada, code)
+		if got := w.next(ada).Text(); got != "You're already signed in as Ada Lovelace." {
 			t.Errorf("code %s: %q", code, got)
 		}
 	}
-	mustContain(t, "still signed in", one(t, h.say(ada, "incident INC0010001")).JSON(), "Laptop does not connect")
+	w.say(ada, "incident INC0010001")
+	mustContain(t, "still signed in", w.next(ada).JSON(), "Laptop does not connect")
 }
 
 // The same incident for two people in two time zones: the card carries the
 // UTC value in Adaptive Cards' functions for Teams to show in each one's
 // zone, and its text shows each their own.
 func TestTimesAreShownInEachReadersZone(t *testing.T) {
-	h := newHarness(t)
-	h.signIn(ada, "ada.lovelace")
-	h.signIn(bob, "beth.anglin")
-	inc, _ := h.sn.Incident("INC0010003")
+	w := newWorld(t, nil)
+	w.signIn(ada, "ada.lovelace", "notifications")
+	w.signIn(bob, "beth.anglin", "notifications")
+	inc, _ := w.sn.Incident("INC0010003")
 	utc := inc.Updated.UTC().Format("2006-01-02T15:04:05Z")
-	paris := one(t, h.say(ada, "incident INC0010003"))
-	ny := one(t, h.say(bob, "incident INC0010003"))
+	w.say(ada, "incident INC0010003")
+	paris := w.next(ada)
+	w.say(bob, "incident INC0010003")
+	ny := w.next(bob)
 	for _, m := range []outgoing{paris, ny} {
 		mustContain(t, "the card", m.JSON(), "{{DATE("+utc+", SHORT)}} {{TIME("+utc+")}}")
 	}

@@ -7,10 +7,16 @@ package chat
 import (
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"net/http"
 	"strings"
 	"time"
 
 	"snowbot/auth"
+	"snowbot/bot"
+	"snowbot/bot/chat/cards"
 	"snowbot/servicenow"
 )
 
@@ -40,7 +46,8 @@ const (
 type failure struct {
 	kind       failureKind
 	retryAfter time.Duration
-	quote      string
+	quote      string // ServiceNow's message and detail, made safe to show
+	detail     string // ServiceNow's detail alone (a data policy's words), made safe to show
 	err        error
 }
 
@@ -50,6 +57,7 @@ func classify(err error) failure {
 	var snErr *servicenow.Error
 	if errors.As(err, &snErr) {
 		f.quote = quoteServiceNow(snErr)
+		f.detail = cards.Plain(cards.Clip(firstLine(snErr.Detail), 300))
 		f.retryAfter = snErr.RetryAfter
 	}
 	switch {
@@ -106,4 +114,179 @@ func (f failure) signInNeeded() bool {
 		return true
 	}
 	return false
+}
+
+// Words shared by the answers below.
+const (
+	temporarilyUnavailable = "snowbot is temporarily unavailable."
+	tryAgainSoon           = "Please try again in a moment."
+	notAnswering           = "ServiceNow is not answering, try again in a moment."
+	checkBeforeRetrying    = "If you were changing something, check the incident before you try again."
+	somethingWentWrong     = "Sorry, something went wrong on my side. Please try again in a moment."
+)
+
+// storeDown is the answer while snowbot's own store does not answer.
+func storeDown() bot.Message {
+	return cardMessage(cards.Problem(temporarilyUnavailable, tryAgainSoon))
+}
+
+// brief says in one sentence what went wrong when trying again soon is the
+// answer (ServiceNow or the store not answering, or busy); "" otherwise.
+func (f failure) brief() string {
+	switch f.kind {
+	case failStoreUnavailable:
+		return temporarilyUnavailable + " " + tryAgainSoon
+	case failNotAnswering:
+		return notAnswering
+	case failRateLimited:
+		return "ServiceNow is busy and asked me to slow down. Please try again " + inSeconds(f.retryAfter) + "."
+	}
+	return ""
+}
+
+// briefOrSorry is brief, or an apology when trying again soon is not the answer.
+func (f failure) briefOrSorry() string {
+	if b := f.brief(); b != "" {
+		return b
+	}
+	return somethingWentWrong
+}
+
+// forChat is the answer in a chat: a card that says what went wrong and
+// what to do next, or a sign-in card that runs the command again afterwards.
+// An unexpected failure is returned as it is, for an apology and the log.
+func (c *Conversation) forChat(ctx context.Context, t *bot.Turn, f failure, again resume) (bot.Message, error) {
+	switch f.kind {
+	case failStoreUnavailable:
+		c.Log.WarnContext(ctx, "store unavailable", "error", f.err)
+		return storeDown(), nil
+	case failNotAnswering:
+		c.Log.WarnContext(ctx, "ServiceNow not answering", "error", f.err)
+		return cardMessage(cards.Problem(notAnswering, checkBeforeRetrying)), nil
+	case failRateLimited:
+		return cardMessage(cards.Problem("ServiceNow is busy and asked me to slow down.", "Please try again "+inSeconds(f.retryAfter)+".")), nil
+	case failSignInRequired:
+		return c.promptSignIn(ctx, t, reasonFirstTime, again)
+	case failSessionEnded:
+		return c.promptSignIn(ctx, t, reasonSessionEnded, again)
+	case failMisconfigured:
+		// Renewing failed: a sign-in card, as for any failed refresh, saying why.
+		return c.promptSignIn(ctx, t, reasonRefreshRefused, again)
+	case failRefreshUnanswered:
+		// Renewing failed for now; the tokens are kept, so trying again may be enough.
+		return c.promptSignIn(ctx, t, reasonRefreshUnanswered, again)
+	case failForbidden:
+		return c.promptSignIn(ctx, t, refusedAccount(f), again)
+	case failDataPolicy:
+		return cardMessage(cards.Problem("ServiceNow refused the change: “"+f.detail+"”",
+			"Check what you entered and try again. If resolving fails like this every time, your administrator may need to set SERVICENOW_RESOLVE_CODE to a resolution code your instance accepts.")), nil
+	case failUnreadable:
+		c.Log.WarnContext(ctx, "ServiceNow answered with something that is not data", "error", f.err)
+		return cardMessage(cards.Problem(
+			"ServiceNow answered with a web page instead of data, as a login, single sign-on or maintenance page in front of the instance does.",
+			"Try again in a few minutes. If it keeps happening, tell your ServiceNow administrator: the REST API of the instance must be reachable at SERVICENOW_INSTANCE_URL without a browser login.")), nil
+	case failInvalidSysID:
+		c.Log.WarnContext(ctx, "ServiceNow named a record with an id that is not a sys_id")
+		return cardMessage(cards.Problem("ServiceNow answered with a record id snowbot cannot use, so I changed nothing.", "Please tell your ServiceNow administrator.")), nil
+	case failUnsafeValue:
+		return bot.Text("I can't search for that: leave out ^ and line breaks, and don't start with javascript:."), nil
+	case failRejected:
+		return cardMessage(cards.Problem("ServiceNow rejected the request: “"+f.quote+"”", "")), nil
+	case failNotFound:
+		return bot.Text("That record does not exist, or it is not yours to see."), nil
+	}
+	return bot.Message{}, f.err
+}
+
+// refusedAccount says that ServiceNow refused the person's account, in
+// ServiceNow's words, and what to do.
+func refusedAccount(f failure) string {
+	return fmt.Sprintf("ServiceNow refused this action for the account you are signed in with (“%s”). Sign in as another account below, or ask your ServiceNow administrator for the rights you need.", f.quote)
+}
+
+// forCard is the answer to a card's button or refresh (an invoke) that
+// failed: an error Teams shows on the card (which keeps its buttons), with
+// the status that fits. said is the sentence, for a card that shows it.
+func (f failure) forCard() (resp bot.InvokeResponse, said string) {
+	status, said := http.StatusInternalServerError, somethingWentWrong
+	switch {
+	case f.brief() != "":
+		status, said = http.StatusServiceUnavailable, f.brief()
+	case f.signInNeeded(), f.kind == failMisconfigured, f.kind == failRefreshUnanswered:
+		status, said = http.StatusUnauthorized, "Sign in to ServiceNow again: type any command in our chat for a sign-in card."
+	case f.kind == failForbidden:
+		status, said = http.StatusForbidden, "ServiceNow refused this for the account you are signed in with (“"+f.quote+"”)."
+	case f.kind == failNotFound:
+		status, said = http.StatusNotFound, "That record does not exist, or it is not yours to see."
+	case f.kind == failDataPolicy, f.kind == failRejected:
+		status, said = http.StatusBadRequest, "ServiceNow refused it: “"+f.quote+"”"
+	case f.kind == failUnreadable:
+		status, said = http.StatusBadGateway, "ServiceNow answered with a web page instead of data. Try again in a few minutes."
+	}
+	return bot.ErrorResponse(status, said), said
+}
+
+// forComposeBox is the one line the compose box shows instead of results,
+// or Teams' sign-in link for someone without a usable token.
+func (c *Conversation) forComposeBox(ctx context.Context, t *bot.Turn, f failure) bot.InvokeResponse {
+	switch {
+	case f.signInNeeded(), f.kind == failMisconfigured, f.kind == failRefreshUnanswered:
+		return c.composeAuth(ctx, t)
+	case f.kind == failUnsafeValue:
+		return bot.ComposeMessage("Search for words or a number, without ^ or line breaks.")
+	case f.kind == failForbidden:
+		return bot.ComposeMessage("ServiceNow refused this search for your account (“" + f.quote + "”).")
+	case f.brief() != "":
+		c.Log.WarnContext(ctx, "search failed", "error", f.err)
+		return bot.ComposeMessage(f.brief())
+	}
+	c.Log.ErrorContext(ctx, "search failed", "error", f.err)
+	return bot.ComposeMessage(somethingWentWrong)
+}
+
+// forNotification says what a failed read means for a notification, and
+// logs why, without naming the person or the record.
+// cut is true when the delivery's own work was cut short (a shutdown).
+func (f failure) forNotification(ctx context.Context, log *slog.Logger, cut bool) (delivery, time.Duration) {
+	switch {
+	case f.kind == failNotFound, f.kind == failForbidden:
+		log.InfoContext(ctx, "notification not sent: the recipient may not read the record")
+		return neverTold, 0
+	case f.signInNeeded():
+		log.InfoContext(ctx, "notification not sent: the recipient's ServiceNow session has ended")
+		return neverTold, 0
+	case f.transient() || cut:
+		log.WarnContext(ctx, "notification delayed: the record could not be read now", "error", f.err)
+		return notYet, f.retryAfter
+	}
+	log.ErrorContext(ctx, "notification not sent: the record could not be read", "error", f.err)
+	return neverTold, 0
+}
+
+// inSeconds says when to try again: "in 1 second", "in 30 seconds", "in a minute".
+func inSeconds(d time.Duration) string {
+	switch n := int(math.Ceil(d.Seconds())); {
+	case n <= 0:
+		return "in a minute"
+	case n == 1:
+		return "in 1 second"
+	default:
+		return fmt.Sprintf("in %d seconds", n)
+	}
+}
+
+func quoteServiceNow(e *servicenow.Error) string {
+	if e == nil {
+		return ""
+	}
+	msg := e.Message
+	if e.Detail != "" {
+		msg += ": " + firstLine(e.Detail)
+	}
+	return cards.Plain(cards.Clip(msg, 300))
+}
+
+func firstLine(s string) string {
+	s = strings.TrimSpace(strings.ReplaceAll(s, "\n", " "))
+	return strings.Join(strings.Fields(s), " ")
 }

@@ -10,7 +10,6 @@ import (
 
 	"snowbot/auth"
 	"snowbot/bot"
-	"snowbot/bot/chat/cards"
 )
 
 // A submitted card (the create form, the Comment and Resolve buttons of an
@@ -38,10 +37,10 @@ func (c *Conversation) submitted(ctx context.Context, t *bot.Turn, v map[string]
 		return c.answerSubmission(ctx, t, do(ctx))
 	}
 	name := "submission:" + submissionKey(form, v)
-	records := c.Auth.Records(t.User.Key())
+	records := c.records(t.User.Key())
 	first, err := records.PutIfAbsent(ctx, name, mustJSON(submission{}), submissionMemory)
 	if errors.Is(err, auth.ErrUnavailable) {
-		return c.reply(ctx, t, cardMessage(cards.Problem(temporarilyUnavailable, tryAgainSoon)))
+		return c.reply(ctx, t, storeDown())
 	}
 	if err != nil {
 		return err
@@ -79,7 +78,7 @@ func (c *Conversation) answerSubmission(ctx context.Context, t *bot.Turn, o outc
 
 // repeatFirstAnswer answers a repeated submission with what the first one
 // answered, waiting a little while the first is still at work.
-func (c *Conversation) repeatFirstAnswer(ctx context.Context, t *bot.Turn, records *auth.Records, name string) error {
+func (c *Conversation) repeatFirstAnswer(ctx context.Context, t *bot.Turn, records sealedRecords, name string) error {
 	deadline := time.Now().Add(waitForFirst)
 	for {
 		raw, err := records.Get(ctx, name)

@@ -7,7 +7,6 @@ package chat
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -19,13 +18,44 @@ import (
 	"snowbot/servicenow"
 )
 
-// The message extension's commands, as the app package declares them.
-const (
-	CommandSearchIncidents = "searchIncidents"
-	CommandSearchKnowledge = "searchKnowledge"
-	// ParamQuery is the one parameter of each.
-	ParamQuery = "query"
-)
+// ComposeCommand is one command of the message extension: how the app
+// package declares it, and what it does.
+type ComposeCommand struct {
+	ID, Title, Description string
+	// ParamTitle and ParamHint describe its one parameter, ParamQuery.
+	ParamTitle, ParamHint string
+	search                func(ctx context.Context, s *servicenow.Session, v cards.View, text string, skip, count int) ([]bot.ComposeAttachment, error)
+}
+
+// ParamQuery is the one parameter of every search.
+const ParamQuery = "query"
+
+// ComposeCommands are the message extension's commands; the Teams app
+// package declares them from this list.
+var ComposeCommands = []ComposeCommand{
+	{ID: "searchIncidents", Title: "Incidents", Description: "Find incidents you may read, by number or words, and share them.",
+		ParamTitle: "Number or words", ParamHint: "INC0010001, or words of the short description", search: searchIncidents},
+	{ID: "searchKnowledge", Title: "Knowledge", Description: "Find published knowledge articles and share them.",
+		ParamTitle: "Words", ParamHint: "What the article is about", search: searchKnowledge},
+}
+
+func searchIncidents(ctx context.Context, s *servicenow.Session, v cards.View, text string, skip, count int) ([]bot.ComposeAttachment, error) {
+	list, err := s.SearchIncidents(ctx, text, skip, count)
+	var out []bot.ComposeAttachment
+	for _, inc := range list {
+		out = append(out, bot.ComposeAttachment{ContentType: cards.ContentType, Content: cards.IncidentShare(v, inc).JSON(), Preview: cards.IncidentPreview(inc)})
+	}
+	return out, err
+}
+
+func searchKnowledge(ctx context.Context, s *servicenow.Session, v cards.View, text string, skip, count int) ([]bot.ComposeAttachment, error) {
+	list, err := s.SearchKnowledge(ctx, text, skip, count)
+	var out []bot.ComposeAttachment
+	for _, a := range list {
+		out = append(out, bot.ComposeAttachment{ContentType: cards.ContentType, Content: cards.ArticleShare(v, a).JSON(), Preview: cards.ArticlePreview(a)})
+	}
+	return out, err
+}
 
 const (
 	// composeBudget is how long a search or an unfurl may take: Teams waits
@@ -37,80 +67,42 @@ const (
 	maxQuery = 100
 )
 
-// composeQuery is the value of a composeExtension/query invoke.
-type composeQuery struct {
-	CommandID  string `json:"commandId"`
-	Parameters []struct {
-		Name  string `json:"name"`
-		Value any    `json:"value"`
-	} `json:"parameters"`
-	QueryOptions struct {
-		Skip  int `json:"skip"`
-		Count int `json:"count"`
-	} `json:"queryOptions"`
-	State string `json:"state"`
-	URL   string `json:"url"` // composeExtension/queryLink
-}
-
-func readComposeQuery(v map[string]any) composeQuery {
-	var q composeQuery
-	raw, _ := json.Marshal(v)
-	_ = json.Unmarshal(raw, &q)
-	return q
-}
-
-// text is the query parameter's value ("" for Teams' initial run).
-func (q composeQuery) text() string {
-	for _, p := range q.Parameters {
-		if p.Name == ParamQuery {
-			s, _ := p.Value.(string)
-			return cards.Clip(strings.TrimSpace(s), maxQuery)
-		}
-	}
-	return ""
+// queryText is a search's text ("" for Teams' initial run), clipped.
+func queryText(q bot.ComposeQuery) string {
+	return cards.Clip(strings.TrimSpace(q.Parameters[ParamQuery]), maxQuery)
 }
 
 // OnComposeQuery answers a search from the compose box: up to maxResults
 // results of the page Teams asks for, each a card to insert with a preview;
 // a sign-in link first for someone without a usable token.
-func (c *Conversation) OnComposeQuery(ctx context.Context, t *bot.Turn) bot.InvokeResponse {
+func (c *Conversation) OnComposeQuery(ctx context.Context, t *bot.Turn, q bot.ComposeQuery) bot.InvokeResponse {
 	ctx, cancel := context.WithTimeout(ctx, composeBudget)
 	defer cancel()
-	q := readComposeQuery(t.Activity.Value)
 	if answer, done := c.composeSignIn(ctx, t, q.State); done {
 		return answer
 	}
-	count := q.QueryOptions.Count
+	count := q.Count
 	if count <= 0 || count > maxResults {
 		count = maxResults
 	}
-	skip := min(max(q.QueryOptions.Skip, 0), 1000)
-	s := c.ServiceNow.As(c.Auth.Tokens(t.User.Key()))
-	v := c.view(t)
-	var results []bot.ComposeAttachment
-	var err error
-	switch q.CommandID {
-	case CommandSearchIncidents:
-		var list []servicenow.Incident
-		list, err = s.SearchIncidents(ctx, q.text(), skip, count)
-		for _, inc := range list {
-			results = append(results, bot.ComposeAttachment{ContentType: cards.ContentType, Content: cards.IncidentShare(v, inc).JSON(), Preview: cards.IncidentPreview(inc)})
+	skip := min(max(q.Skip, 0), 1000)
+	var cmd *ComposeCommand
+	for i := range ComposeCommands {
+		if ComposeCommands[i].ID == q.CommandID {
+			cmd = &ComposeCommands[i]
 		}
-	case CommandSearchKnowledge:
-		var list []servicenow.Article
-		list, err = s.SearchKnowledge(ctx, q.text(), skip, count)
-		for _, a := range list {
-			results = append(results, bot.ComposeAttachment{ContentType: cards.ContentType, Content: cards.ArticleShare(v, a).JSON(), Preview: cards.ArticlePreview(a)})
-		}
-	default:
+	}
+	if cmd == nil {
 		return bot.ComposeMessage("I don't know that search. Update the snowbot app in Teams.")
 	}
+	s := c.ServiceNow.As(c.Auth.Tokens(t.User.Key()))
+	results, err := cmd.search(ctx, s, c.view(t), queryText(q), skip, count)
 	if err != nil && len(results) > 0 {
 		c.Log.WarnContext(ctx, "search answered with part of its results", "error", err)
 		return bot.ComposeResults(results) // what there is, in time
 	}
 	if err != nil {
-		return c.composeFailure(ctx, t, err)
+		return c.forComposeBox(ctx, t, classify(err))
 	}
 	return bot.ComposeResults(results)
 }
@@ -118,10 +110,9 @@ func (c *Conversation) OnComposeQuery(ctx context.Context, t *bot.Turn) bot.Invo
 // OnComposeQueryLink unfolds a link to the instance into a card, read with the
 // token of the person who pasted it. A link they may not read shows nothing
 // but the link; a link that is not to a record snowbot knows shows no card.
-func (c *Conversation) OnComposeQueryLink(ctx context.Context, t *bot.Turn) bot.InvokeResponse {
+func (c *Conversation) OnComposeQueryLink(ctx context.Context, t *bot.Turn, q bot.ComposeLink) bot.InvokeResponse {
 	ctx, cancel := context.WithTimeout(ctx, composeBudget)
 	defer cancel()
-	q := readComposeQuery(t.Activity.Value)
 	base := c.ServiceNow.InstanceURL()
 	ref, ok := servicenow.ParseRecordURL(base, q.URL)
 	if !ok {
@@ -152,26 +143,15 @@ func (c *Conversation) OnComposeQueryLink(ctx context.Context, t *bot.Turn) bot.
 		}
 	}
 	if err != nil {
-		if signInNeeded(err) {
+		if f := classify(err); f.signInNeeded() || f.kind == failMisconfigured || f.kind == failRefreshUnanswered {
 			return c.composeAuth(ctx, t)
 		}
 		if !errors.Is(err, servicenow.ErrNotFound) && !errors.Is(err, servicenow.ErrForbidden) {
 			c.Log.WarnContext(ctx, "a pasted link could not be read; it shows as a link", "error", err)
 		}
-		card = cards.LinkOnly(canonicalLink(base, ref))
+		card = cards.LinkOnly(c.ServiceNow.Links().Ref(ref))
 	}
 	return bot.ComposeUnfurl(&bot.ComposeAttachment{ContentType: cards.ContentType, Content: card.JSON(), Preview: preview})
-}
-
-// canonicalLink is the link snowbot builds for a record, rather than the one pasted.
-func canonicalLink(base string, ref servicenow.RecordRef) string {
-	if ref.Number != "" {
-		return cards.ArticleLink(base, ref.Number)
-	}
-	if ref.Table == "kb_knowledge" {
-		return base + "/kb_view.do?sys_kb_id=" + ref.SysID
-	}
-	return cards.RecordLink(base, ref.Table, ref.SysID)
 }
 
 // composeSignIn completes a sign-in whose code Teams passes on as the state
@@ -201,10 +181,10 @@ func (c *Conversation) composeSignIn(ctx context.Context, t *bot.Turn, state str
 		// Not this person's sign-in (or an old one): a new one, of their own.
 		return c.composeAuth(ctx, t), true
 	case errors.Is(err, auth.ErrUnavailable):
-		return bot.ComposeMessage(temporarilyUnavailable + " " + tryAgainSoon), true
+		return bot.ComposeMessage(classify(err).briefOrSorry()), true
 	}
 	c.Log.ErrorContext(ctx, "completing a sign-in from the compose box failed", "error", err)
-	return bot.ComposeMessage("Sorry, something went wrong on my side. Please try again in a moment."), true
+	return bot.ComposeMessage(somethingWentWrong), true
 }
 
 // composeAuth asks the person to sign in, with the same sign-in link as a card's.
@@ -212,32 +192,7 @@ func (c *Conversation) composeAuth(ctx context.Context, t *bot.Turn) bot.InvokeR
 	url, err := c.Auth.StartSignIn(ctx, t.User.Key(), nil)
 	if err != nil {
 		c.Log.WarnContext(ctx, "a sign-in could not be started from the compose box", "error", err)
-		return bot.ComposeMessage(temporarilyUnavailable + " " + tryAgainSoon)
+		return bot.ComposeMessage(classify(err).briefOrSorry())
 	}
 	return bot.ComposeAuth(url, "Sign in to ServiceNow")
-}
-
-// signInNeeded reports whether err means the person has no usable token.
-func signInNeeded(err error) bool {
-	return errors.Is(err, auth.ErrSignInRequired) || errors.Is(err, auth.ErrSessionEnded) ||
-		errors.Is(err, servicenow.ErrUnauthorized) || errors.Is(err, auth.ErrMisconfigured) || errors.Is(err, auth.ErrServiceNowUnavailable)
-}
-
-// composeFailure says in one line why a search has no results.
-func (c *Conversation) composeFailure(ctx context.Context, t *bot.Turn, err error) bot.InvokeResponse {
-	var snErr *servicenow.Error
-	errors.As(err, &snErr)
-	switch {
-	case signInNeeded(err):
-		return c.composeAuth(ctx, t)
-	case errors.Is(err, servicenow.ErrUnsafeValue):
-		return bot.ComposeMessage("Search for words or a number, without ^ or line breaks.")
-	case errors.Is(err, servicenow.ErrForbidden):
-		return bot.ComposeMessage("ServiceNow refused this search for your account (“" + quoteServiceNow(snErr) + "”).")
-	case briefly(err) != "":
-		c.Log.WarnContext(ctx, "search failed", "error", err)
-		return bot.ComposeMessage(briefly(err))
-	}
-	c.Log.ErrorContext(ctx, "search failed", "error", err)
-	return bot.ComposeMessage("Sorry, something went wrong on my side. Please try again in a moment.")
 }

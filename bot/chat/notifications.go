@@ -33,7 +33,7 @@ type sent struct {
 // addToHistory keeps a notification that went out among the person's last
 // few. The history is a convenience: a failure to keep it is only logged.
 func (c *Conversation) addToHistory(ctx context.Context, user, summary string) {
-	records := c.Auth.Records(user)
+	records := c.records(user)
 	var list []sent
 	if raw, err := records.Get(ctx, recordHistory); err == nil {
 		_ = json.Unmarshal(raw, &list)
@@ -50,7 +50,7 @@ func (c *Conversation) addToHistory(ctx context.Context, user, summary string) {
 // history returns the person's last notifications, newest first.
 func (c *Conversation) history(ctx context.Context, user string) []sent {
 	var list []sent
-	if raw, err := c.Auth.Records(user).Get(ctx, recordHistory); err == nil {
+	if raw, err := c.records(user).Get(ctx, recordHistory); err == nil {
 		_ = json.Unmarshal(raw, &list)
 	}
 	return list
@@ -84,7 +84,7 @@ func (c *Conversation) notifications(ctx context.Context, t *bot.Turn, arg strin
 		}
 		return c.reply(ctx, t, m)
 	case errors.Is(err, auth.ErrUnavailable):
-		return c.reply(ctx, t, cardMessage(cards.Problem(temporarilyUnavailable, tryAgainSoon)))
+		return c.reply(ctx, t, storeDown())
 	case err != nil:
 		return err
 	}

@@ -241,20 +241,7 @@ func (n *Notifier) deliverTo(ctx context.Context, log *slog.Logger, recipient, t
 	card, ok, err := n.read(rctx, user, ref, reader(contact.Zone, contact.Locale), table, sysID, nw)
 	cancel()
 	if err != nil {
-		f := classify(err)
-		switch {
-		case f.kind == failNotFound, f.kind == failForbidden:
-			log.InfoContext(ctx, "notification not sent: the recipient may not read the record")
-			return neverTold, 0
-		case f.signInNeeded():
-			log.InfoContext(ctx, "notification not sent: the recipient's ServiceNow session has ended")
-			return neverTold, 0
-		case f.transient() || ctx.Err() != nil:
-			log.WarnContext(ctx, "notification delayed: the record could not be read now", "error", err)
-			return notYet, f.retryAfter
-		}
-		log.ErrorContext(ctx, "notification not sent: the record could not be read", "error", err)
-		return neverTold, 0
+		return classify(err).forNotification(ctx, log, ctx.Err() != nil)
 	}
 	if !ok {
 		return neverTold, 0 // nothing to tell any more (an approval decided meanwhile)
@@ -273,13 +260,20 @@ func (n *Notifier) deliverTo(ctx context.Context, log *slog.Logger, recipient, t
 // the slow part, goes on for many recipients at once.)
 func (n *Notifier) send(ctx context.Context, log *slog.Logger, user string, ref schema.ConversationReference, keys []string, msg bot.Message, hinted bool, summary string) (delivery, time.Duration) {
 	c := n.Conversation
-	if err := n.Sender.Pace(ctx, ref); err != nil {
-		return notYet, 0
-	}
-	select {
-	case n.sending <- struct{}{}:
-	case <-ctx.Done():
-		return notYet, 0
+	for {
+		at, err := n.Sender.Pace(ctx, ref)
+		if err != nil {
+			return notYet, 0
+		}
+		select {
+		case n.sending <- struct{}{}:
+		case <-ctx.Done():
+			return notYet, 0
+		}
+		if bot.OnTime(at) {
+			break
+		}
+		<-n.sending // late for its moment: take another
 	}
 	_, err := n.Sender.Notify(ctx, ref, msg)
 	if err == nil {
@@ -345,7 +339,7 @@ func (n *Notifier) keepMarks(ctx context.Context, log *slog.Logger, keys []strin
 func (n *Notifier) read(ctx context.Context, user string, ref schema.ConversationReference, rd cards.Reader, table, sysID string, nw news) (cards.Card, bool, error) {
 	c := n.Conversation
 	s := c.ServiceNow.As(c.Auth.Tokens(user))
-	v := cards.View{InstanceURL: c.ServiceNow.InstanceURL(), Reader: rd}
+	v := cards.View{Links: c.ServiceNow.Links(), Reader: rd}
 	switch table {
 	case events.TableIncident:
 		inc, err := s.IncidentByID(ctx, sysID)

@@ -23,7 +23,7 @@ func reader(zone, locale string) cards.Reader {
 // view is what the cards of a turn's answer need: the instance for links,
 // and the reader.
 func (c *Conversation) view(t *bot.Turn) cards.View {
-	return cards.View{InstanceURL: c.ServiceNow.InstanceURL(), Reader: readerOf(t)}
+	return cards.View{Links: c.ServiceNow.Links(), Reader: readerOf(t)}
 }
 
 // locations caches time zones by name: loading one parses the zone database,

@@ -34,7 +34,7 @@ func (c *Conversation) promptSignIn(ctx context.Context, t *bot.Turn, reason str
 	url, err := c.Auth.StartSignIn(ctx, t.User.Key(), resumeJSON)
 	if err != nil {
 		if errors.Is(err, auth.ErrUnavailable) {
-			return cardMessage(cards.Problem(temporarilyUnavailable, tryAgainSoon)), nil
+			return storeDown(), nil
 		}
 		return bot.Message{}, err
 	}
@@ -66,7 +66,7 @@ func (c *Conversation) completeSignIn(ctx context.Context, t *bot.Turn, code str
 	case errors.Is(err, auth.ErrNoSignInWaiting):
 		return c.reply(ctx, t, bot.Text("That looks like a sign-in code, but no sign-in is waiting for you here. Codes work once, for 10 minutes, and only for the person who asked for the sign-in. Type your command again (for example **incidents**) to get a new sign-in card."))
 	case errors.Is(err, auth.ErrUnavailable):
-		return c.reply(ctx, t, cardMessage(cards.Problem(temporarilyUnavailable, tryAgainSoon)))
+		return c.reply(ctx, t, storeDown())
 	case err != nil:
 		return err
 	}
@@ -136,7 +136,7 @@ func (c *Conversation) signOut(ctx context.Context, t *bot.Turn) error {
 	case errors.Is(err, auth.ErrSignInRequired):
 		return c.reply(ctx, t, bot.Text("You are not signed in to ServiceNow, so there is nothing to sign out of."))
 	case errors.Is(err, auth.ErrUnavailable):
-		return c.reply(ctx, t, cardMessage(cards.Problem(temporarilyUnavailable, tryAgainSoon)))
+		return c.reply(ctx, t, storeDown())
 	case err != nil:
 		return err
 	case revoked:

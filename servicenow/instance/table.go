@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"slices"
 	"sort"
 	"strconv"
@@ -172,6 +173,7 @@ func (s *Instance) table(w http.ResponseWriter, r *http.Request) {
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	out := tableOut{table: table, fields: fields, mode: mode, noLinks: noLinks, user: user}
 	switch {
 	case r.Method == http.MethodGet && id == "":
 		recs, err := s.query(table, q.Get("sysparm_query"), user)
@@ -179,17 +181,7 @@ func (s *Instance) table(w http.ResponseWriter, r *http.Request) {
 			fail(http.StatusBadRequest, "Invalid query", err.Error())
 			return
 		}
-		w.Header().Set("X-Total-Count", strconv.Itoa(len(recs)))
-		offset, _ := strconv.Atoi(q.Get("sysparm_offset"))
-		limit, err := strconv.Atoi(q.Get("sysparm_limit"))
-		if err != nil || limit <= 0 {
-			limit = 10000
-		}
-		result := []map[string]any{}
-		for k := offset; k < len(recs) && k < offset+limit; k++ {
-			result = append(result, s.render(table, recs[k], fields, mode, noLinks, user))
-		}
-		writeJSON(w, status, map[string]any{"result": result})
+		s.writeList(w, recs, q, out)
 	case r.Method == http.MethodGet:
 		rec := s.byID(table, id, user)
 		if rec == nil {
@@ -197,36 +189,68 @@ func (s *Instance) table(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		writeJSON(w, status, map[string]any{"result": s.render(table, rec, fields, mode, noLinks, user)})
-	case r.Method == http.MethodPost && id == "" && table == "incident":
+	default:
+		rec, st, msg, detail := s.write(w, r.Method, table, id, body, user)
+		if st >= 300 {
+			fail(st, msg, detail)
+			return
+		}
+		writeJSON(w, st, map[string]any{"result": s.render(table, rec, fields, mode, noLinks, user)})
+	}
+}
+
+// tableOut is how a Table API request wants its records written.
+type tableOut struct {
+	table, mode string
+	fields      []string
+	noLinks     bool
+	user        *User
+}
+
+// writeList writes a page of records, with the total count in X-Total-Count.
+func (s *Instance) writeList(w http.ResponseWriter, recs []record, q url.Values, out tableOut) {
+	w.Header().Set("X-Total-Count", strconv.Itoa(len(recs)))
+	offset, _ := strconv.Atoi(q.Get("sysparm_offset"))
+	limit, err := strconv.Atoi(q.Get("sysparm_limit"))
+	if err != nil || limit <= 0 {
+		limit = 10000
+	}
+	result := []map[string]any{}
+	for k := offset; k < len(recs) && k < offset+limit; k++ {
+		result = append(result, s.render(out.table, recs[k], out.fields, out.mode, out.noLinks, out.user))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"result": result})
+}
+
+// write serves a POST, PATCH or PUT: the record as it is afterwards and the
+// status, or the status and ServiceNow's message and detail. Needs s.mu held.
+func (s *Instance) write(w http.ResponseWriter, method, table, id string, body []byte, user *User) (record, int, string, string) {
+	patch := method == http.MethodPatch || method == http.MethodPut
+	switch {
+	case method == http.MethodPost && id == "" && table == "incident":
 		inc, st, msg, detail := s.createIncident(body, user)
 		if st != http.StatusCreated {
-			fail(st, msg, detail)
-			return
+			return nil, st, msg, detail
 		}
-		status = http.StatusCreated
 		w.Header().Set("Location", s.BaseURL+"/api/now/table/incident/"+inc.SysID)
-		writeJSON(w, status, map[string]any{"result": s.render(table, s.incidentRecord(inc), fields, mode, noLinks, user)})
-	case (r.Method == http.MethodPatch || r.Method == http.MethodPut) && id != "" && table == "incident":
+		return s.incidentRecord(inc), http.StatusCreated, "", ""
+	case patch && id != "" && table == "incident":
 		inc := s.incidentByID(id)
 		if inc == nil || !canRead(user, inc) {
-			fail(http.StatusNotFound, "No Record found", "Record doesn't exist or ACL restricts the record retrieval")
-			return
+			return nil, http.StatusNotFound, "No Record found", "Record doesn't exist or ACL restricts the record retrieval"
 		}
 		if st, msg, detail := s.updateIncident(inc, body, user); st != http.StatusOK {
-			fail(st, msg, detail)
-			return
+			return nil, st, msg, detail
 		}
-		writeJSON(w, status, map[string]any{"result": s.render(table, s.incidentRecord(inc), fields, mode, noLinks, user)})
-	case (r.Method == http.MethodPatch || r.Method == http.MethodPut) && id != "" && table == "sysapproval_approver":
+		return s.incidentRecord(inc), http.StatusOK, "", ""
+	case patch && id != "" && table == "sysapproval_approver":
 		a, st, msg, detail := s.decide(id, body, user)
 		if st != http.StatusOK {
-			fail(st, msg, detail)
-			return
+			return nil, st, msg, detail
 		}
-		writeJSON(w, status, map[string]any{"result": s.render(table, s.approvalRecord(a), fields, mode, noLinks, user)})
-	default:
-		fail(http.StatusMethodNotAllowed, "Method not Supported", r.Method+" is not supported on "+table)
+		return s.approvalRecord(a), http.StatusOK, "", ""
 	}
+	return nil, http.StatusMethodNotAllowed, "Method not Supported", method + " is not supported on " + table
 }
 
 func canRead(u *User, i *Incident) bool { return u.ITIL || i.Caller == u.SysID }
@@ -408,34 +432,8 @@ func (s *Instance) apply(inc *Incident, in incidentWrite, user *User, creating b
 		*dst = n
 		return true, ""
 	}
-	if v, ok := in.str("short_description"); ok {
-		inc.ShortDescription = v
-	}
-	if v, ok := in.str("description"); ok {
-		inc.Description = v
-	}
-	if v, ok := in.str("caller_id"); ok && v != "" {
-		if s.userByID(v) == nil {
-			return http.StatusBadRequest, "Invalid reference", "caller_id: no sys_user " + v
-		}
-		inc.Caller = v
-	}
-	if v, ok := in.str("assigned_to"); ok {
-		if v != "" && s.userByID(v) == nil {
-			return http.StatusBadRequest, "Invalid reference", "assigned_to: no sys_user " + v
-		}
-		inc.AssignedTo = v
-	}
-	if v, ok := in.str("watch_list"); ok {
-		inc.WatchList = nil
-		for _, id := range strings.Split(v, ",") {
-			if id = strings.TrimSpace(id); id != "" {
-				if s.userByID(id) == nil {
-					return http.StatusBadRequest, "Invalid reference", "watch_list: no sys_user " + id
-				}
-				inc.WatchList = append(inc.WatchList, id)
-			}
-		}
+	if st, msg, detail := s.setPeople(inc, in); st != http.StatusOK {
+		return st, msg, detail
 	}
 	for _, c := range []struct {
 		k      string
@@ -465,6 +463,41 @@ func (s *Instance) apply(inc *Incident, in incidentWrite, user *User, creating b
 	}
 	if v, ok := in.str("work_notes"); ok && v != "" {
 		inc.WorkNotes = append(inc.WorkNotes, Journal{At: now, By: user.SysID, Text: v})
+	}
+	return http.StatusOK, "", ""
+}
+
+// setPeople sets an incident's text and people: its descriptions, caller,
+// assignee and watch list, each reference checked.
+func (s *Instance) setPeople(inc *Incident, in incidentWrite) (int, string, string) {
+	if v, ok := in.str("short_description"); ok {
+		inc.ShortDescription = v
+	}
+	if v, ok := in.str("description"); ok {
+		inc.Description = v
+	}
+	if v, ok := in.str("caller_id"); ok && v != "" {
+		if s.userByID(v) == nil {
+			return http.StatusBadRequest, "Invalid reference", "caller_id: no sys_user " + v
+		}
+		inc.Caller = v
+	}
+	if v, ok := in.str("assigned_to"); ok {
+		if v != "" && s.userByID(v) == nil {
+			return http.StatusBadRequest, "Invalid reference", "assigned_to: no sys_user " + v
+		}
+		inc.AssignedTo = v
+	}
+	if v, ok := in.str("watch_list"); ok {
+		inc.WatchList = nil
+		for _, id := range strings.Split(v, ",") {
+			if id = strings.TrimSpace(id); id != "" {
+				if s.userByID(id) == nil {
+					return http.StatusBadRequest, "Invalid reference", "watch_list: no sys_user " + id
+				}
+				inc.WatchList = append(inc.WatchList, id)
+			}
+		}
 	}
 	return http.StatusOK, "", ""
 }

@@ -21,6 +21,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -84,7 +85,11 @@ type Server struct {
 	removed         map[string]bool        // conversations whose user removed the app
 	sentAt          map[string][]time.Time // accepted messages per conversation or tenant, for TeamsLimits
 	throttled       int
+	received        atomic.Int64 // bytes of activities the connector was sent
 }
+
+// ReceivedBytes is how many bytes of activities the connector has been sent so far.
+func (s *Server) ReceivedBytes() int64 { return s.received.Load() }
 
 // TokenRequest is one request to the Entra token endpoint.
 type TokenRequest struct {
@@ -320,6 +325,7 @@ func (s *Server) FailNext(f ...Failure) {
 // connector accepts activities: POST (send, reply), PUT (update), DELETE.
 func (s *Server) connector(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
+	s.received.Add(int64(len(body)))
 	s.mu.Lock()
 	latency, lean, onDelivery := s.Latency, s.Lean, s.OnDelivery
 	s.mu.Unlock()

@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"snowbot/servicenow/instance"
@@ -44,7 +45,12 @@ type Server struct {
 	mu       sync.Mutex
 	requests []Request
 	failures []Failure
+	// tableBytes counts the bytes of the Table API's answers (their bodies).
+	tableBytes atomic.Int64
 }
+
+// TableBytes is how many bytes of answers the Table API has sent so far.
+func (s *Server) TableBytes() int64 { return s.tableBytes.Load() }
 
 // Request is one request the instance received.
 type Request struct {
@@ -109,6 +115,7 @@ func (s *Server) Fail(f ...Failure) {
 type statusWriter struct {
 	http.ResponseWriter
 	status int
+	bytes  int64
 }
 
 func (w *statusWriter) WriteHeader(code int) {
@@ -122,6 +129,7 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 	if w.status == 0 {
 		w.status = http.StatusOK
 	}
+	w.bytes += int64(len(b))
 	return w.ResponseWriter.Write(b)
 }
 
@@ -146,6 +154,9 @@ func (s *Server) recording(next http.Handler) http.Handler {
 		sw := &statusWriter{ResponseWriter: w}
 		next.ServeHTTP(sw, r)
 		req.Status = sw.status
+		if strings.HasPrefix(r.URL.Path, "/api/now/table/") {
+			s.tableBytes.Add(sw.bytes)
+		}
 		s.mu.Lock()
 		if !s.Quiet {
 			s.requests = append(s.requests, req)

@@ -26,7 +26,7 @@ const browser = await chromium.launch({
 // The browser's time zone is Paris: cards' dates must show in it, not in UTC.
 const context = await browser.newContext({ viewport: { width: 1280, height: 960 }, timezoneId: "Europe/Paris" });
 const page = await context.newPage();
-page.setDefaultTimeout(20000);
+page.setDefaultTimeout(45000); // generous: the machine may be busy with other tests
 let step = 0;
 
 async function shot(name, p = page) {
@@ -40,6 +40,21 @@ async function say(text) {
   await page.locator('[contenteditable="true"][role="textbox"]').click();
   await page.keyboard.type(text);
   await page.keyboard.press("Enter");
+}
+
+// searchFor opens the Playground's Search Command and types text into the
+// message extension's command. The command and parameter fields sit in a
+// section that opens and closes with one toggle, and the Playground keeps it
+// as it was last left: it is opened only when it is closed.
+async function searchFor(command, text) {
+  await page.getByRole("button", { name: "Trigger Message Extension App" }).click();
+  await page.getByText("Search Command").click();
+  const commandID = page.getByPlaceholder("Command ID");
+  await page.getByText("Specify Command ID or Parameter").waitFor();
+  if (!(await commandID.isVisible())) await page.getByText("Specify Command ID or Parameter").click();
+  await commandID.fill(command);
+  await page.getByPlaceholder("Parameter name").fill("query");
+  await page.getByPlaceholder("Enter a search term").fill(text);
 }
 
 // The last rendered Adaptive Card that contains text.
@@ -117,12 +132,7 @@ try {
 
   // The message extension: search incidents from the compose box, insert the
   // result and send it (the Playground asks for the command and parameter).
-  await page.getByRole("button", { name: "Trigger Message Extension App" }).click();
-  await page.getByText("Search Command").click();
-  await page.getByText("Specify Command ID or Parameter").click();
-  await page.getByPlaceholder("Command ID").fill("searchIncidents");
-  await page.getByPlaceholder("Parameter name").fill("query");
-  await page.getByPlaceholder("Enter a search term").fill("printer");
+  await searchFor("searchIncidents", "printer");
   await page.keyboard.press("Enter");
   const extension = page.getByText("Search-Based Message Extension").locator("xpath=ancestor::div[.//input][1]");
   const result = extension.getByText("INC0010002 · New");
@@ -155,12 +165,7 @@ try {
   console.log(`rendered date: ${shown}`);
 
   // An empty search: the compose box shows no results, and no error.
-  await page.getByRole("button", { name: "Trigger Message Extension App" }).click();
-  await page.getByText("Search Command").click();
-  await page.getByText("Specify Command ID or Parameter").click();
-  await page.getByPlaceholder("Command ID").fill("searchIncidents");
-  await page.getByPlaceholder("Parameter name").fill("query");
-  await page.getByPlaceholder("Enter a search term").fill("zzzzqqq");
+  await searchFor("searchIncidents", "zzzzqqq");
   await page.keyboard.press("Enter");
   await page.getByText("We didn't find any matches.").waitFor();
   await shot("empty-search");

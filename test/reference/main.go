@@ -1,13 +1,16 @@
 // Command reference is the smallest Teams bot that does the unavoidable
 // network work of snowbot's "incidents" turn, and nothing else: it verifies
 // the channel's RS256 token on every turn, reads the person's incidents with
-// one Table API GET, and posts one reply to the connector. The side-by-side
-// benchmark in package test runs it next to snowbot against the same fakes,
-// as the yardstick of what the wire allows.
+// one Table API GET (the same fields snowbot asks for), and posts one reply to
+// the connector: with -reply card (the default) an Adaptive Card of the same
+// purpose as snowbot's list (each incident's number linked, state, priority,
+// short description and age, and a link to the list), with -reply text plain
+// text. The side-by-side benchmark in package test runs it next to snowbot
+// against the same fakes, as the yardstick of what the wire allows.
 //
 // usage: reference -port P -keys JWKS_URL -issuer ISS -audience APP_ID
 //
-//	-instance SERVICENOW_URL -sn-token TOKEN -bot-token TOKEN
+//	-instance SERVICENOW_URL -sn-token TOKEN -bot-token TOKEN [-reply card|text]
 package main
 
 import (
@@ -37,6 +40,7 @@ func main() {
 	instance := flag.String("instance", "", "ServiceNow instance URL")
 	snToken := flag.String("sn-token", "", "a ServiceNow access token")
 	botToken := flag.String("bot-token", "", "a bot token for the connector")
+	replyAs := flag.String("reply", "card", "answer with a card, or with text")
 	flag.Parse()
 
 	keys, err := fetchKeys(*keysURL)
@@ -93,22 +97,42 @@ func main() {
 			}
 			var out struct {
 				Result []map[string]struct {
+					Value        string `json:"value"`
 					DisplayValue string `json:"display_value"`
 				} `json:"result"`
 			}
 			_ = json.NewDecoder(resp.Body).Decode(&out)
 			resp.Body.Close()
-			var text strings.Builder
-			for _, rec := range out.Result {
-				fmt.Fprintf(&text, "%s %s (%s, %s)\n", rec["number"].DisplayValue, rec["short_description"].DisplayValue, rec["state"].DisplayValue, rec["priority"].DisplayValue)
-			}
-			reply, _ := json.Marshal(map[string]any{
-				"type": "message", "text": text.String(), "replyToId": a.ID,
+			reply := map[string]any{
+				"type": "message", "replyToId": a.ID,
 				"conversation": map[string]string{"id": a.Conversation.ID},
 				"from":         a.Recipient, "recipient": a.From,
-			})
+			}
+			if *replyAs == "text" {
+				var text strings.Builder
+				for _, rec := range out.Result {
+					fmt.Fprintf(&text, "%s %s (%s, %s)\n", rec["number"].DisplayValue, rec["short_description"].DisplayValue, rec["state"].DisplayValue, rec["priority"].DisplayValue)
+				}
+				reply["text"] = text.String()
+			} else {
+				body := []element{{Type: "TextBlock", Text: "Your open incidents", Size: "Large", Weight: "Bolder", Wrap: true}}
+				for _, rec := range out.Result {
+					link := *instance + "/nav_to.do?uri=incident.do?sys_id=" + rec["sys_id"].Value
+					body = append(body, element{Type: "Container", Separator: true, Items: []element{
+						{Type: "TextBlock", Wrap: true, Weight: "Bolder",
+							Text: "[" + rec["number"].DisplayValue + "](" + link + ") · " + rec["state"].DisplayValue + " · " + rec["priority"].DisplayValue},
+						{Type: "TextBlock", Wrap: true, Text: rec["short_description"].DisplayValue},
+						{Type: "TextBlock", Wrap: true, IsSubtle: true, Size: "Small", Text: "updated " + rec["sys_updated_on"].DisplayValue},
+					}})
+				}
+				reply["attachments"] = []attachment{{ContentType: "application/vnd.microsoft.card.adaptive", Content: card{
+					Type: "AdaptiveCard", Version: "1.5", Body: body,
+					Actions: []element{{Type: "Action.OpenUrl", Title: "All my incidents in ServiceNow", URL: *instance + "/incident_list.do"}},
+				}}}
+			}
+			payload, _ := json.Marshal(reply)
 			target := strings.TrimRight(a.ServiceURL, "/") + "/v3/conversations/" + url.PathEscape(a.Conversation.ID) + "/activities/" + url.PathEscape(a.ID)
-			req, _ = http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(reply))
+			req, _ = http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(payload))
 			req.Header.Set("Authorization", "Bearer "+*botToken)
 			req.Header.Set("Content-Type", "application/json")
 			if resp, err = client.Do(req); err != nil {
@@ -121,6 +145,32 @@ func main() {
 	})
 	log.Fatal(http.ListenAndServe(fmt.Sprintf("127.0.0.1:%d", *port), nil))
 }
+
+// The card is written from structs, as a bot that cares for its CPU would.
+type (
+	attachment struct {
+		ContentType string `json:"contentType"`
+		Content     card   `json:"content"`
+	}
+	card struct {
+		Type    string    `json:"type"`
+		Version string    `json:"version"`
+		Body    []element `json:"body"`
+		Actions []element `json:"actions,omitempty"`
+	}
+	element struct {
+		Type      string    `json:"type"`
+		Text      string    `json:"text,omitempty"`
+		Size      string    `json:"size,omitempty"`
+		Weight    string    `json:"weight,omitempty"`
+		IsSubtle  bool      `json:"isSubtle,omitempty"`
+		Wrap      bool      `json:"wrap,omitempty"`
+		Separator bool      `json:"separator,omitempty"`
+		Items     []element `json:"items,omitempty"`
+		Title     string    `json:"title,omitempty"`
+		URL       string    `json:"url,omitempty"`
+	}
+)
 
 // fetchKeys reads the RSA keys of a JWKS once.
 func fetchKeys(u string) (map[string]*rsa.PublicKey, error) {

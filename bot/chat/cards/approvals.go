@@ -76,8 +76,8 @@ func approvalItems(v View, a servicenow.Approval, kind string) ([]Element, strin
 	r := a.Record
 	number, kind2 := Plain(orDash(r.Number)), Plain(r.Table.Display)
 	heading := number
-	if ValidLink(r.SysID) {
-		heading = "[" + number + "](" + RecordLink(v.InstanceURL, r.Table.Value, r.SysID) + ")"
+	if link := v.Links.Record(r.Table.Value, r.SysID); link != "" {
+		heading = "[" + number + "](" + link + ")"
 	}
 	if kind2 != "" {
 		heading += " · " + kind2
@@ -158,15 +158,3 @@ func decisionColor(a servicenow.Approval) string {
 	}
 	return "Default"
 }
-
-// RecordLink opens a record of any table in ServiceNow's UI. A table name
-// that is not one (it comes from ServiceNow) links through "task" instead.
-func RecordLink(instanceURL, table, sysID string) string {
-	if table == "" || strings.Trim(table, "abcdefghijklmnopqrstuvwxyz0123456789_") != "" {
-		table = "task"
-	}
-	return instanceURL + "/nav_to.do?uri=" + table + ".do?sys_id=" + sysID
-}
-
-// ValidLink reports whether a sys_id may go into a link.
-func ValidLink(sysID string) bool { return servicenow.ValidSysID(sysID) }

@@ -30,11 +30,6 @@ type incidentData struct {
 	Number string `json:"number"`
 }
 
-// IncidentLink opens an incident in ServiceNow's UI.
-func IncidentLink(instanceURL, sysID string) string {
-	return RecordLink(instanceURL, "incident", sysID)
-}
-
 // IncidentList shows a person's open incidents; total counts all matches.
 func IncidentList(v View, incidents []servicenow.Incident, total int) Card {
 	body := make([]Element, 0, len(incidents)+3)
@@ -43,7 +38,7 @@ func IncidentList(v View, incidents []servicenow.Incident, total int) Card {
 	fb.WriteString("Your open incidents:\n")
 	for _, inc := range incidents {
 		// Concatenation rather than fmt: a list is built for every "incidents".
-		link := IncidentLink(v.InstanceURL, inc.SysID)
+		link := v.Links.Record("incident", inc.SysID)
 		number, state, priority, short := Plain(inc.Number), label(inc.State), label(inc.Priority), Plain(Clip(inc.ShortDescription, maxShort))
 		age := "updated " + Ago(inc.Updated, v.now())
 		details := Submit("Details", incidentData{Action: ActionShowIncident, Number: inc.Number})
@@ -66,7 +61,7 @@ func IncidentList(v View, incidents []servicenow.Incident, total int) Card {
 	body = append(body, Subtle("Select an incident for its details, or type **incident INC…**."))
 	return Card{
 		Body:     body,
-		Actions:  []Element{OpenURL("All my incidents in ServiceNow", v.InstanceURL+"/incident_list.do?sysparm_query=caller_id%3Djavascript:gs.getUserID()%5Eactive%3Dtrue")},
+		Actions:  []Element{OpenURL("All my incidents in ServiceNow", v.Links.MyOpenIncidents())},
 		Fallback: fb.String(),
 	}
 }
@@ -75,7 +70,7 @@ func IncidentList(v View, incidents []servicenow.Incident, total int) Card {
 // names this card in what its buttons submit, so a second click on the same
 // button is recognised as such.
 func IncidentDetail(v View, inc servicenow.Incident, form string) Card {
-	link := IncidentLink(v.InstanceURL, inc.SysID)
+	link := v.Links.Record("incident", inc.SysID)
 	facts := []Fact{
 		{"State", label(inc.State)},
 		{"Priority", label(inc.Priority)},
@@ -142,7 +137,7 @@ func CreateForm(form string) Card {
 
 // Created confirms a new incident.
 func Created(v View, inc servicenow.Incident) Card {
-	link := IncidentLink(v.InstanceURL, inc.SysID)
+	link := v.Links.Record("incident", inc.SysID)
 	return Card{
 		Body: []Element{
 			Heading("Created " + Plain(inc.Number)),

@@ -66,7 +66,7 @@ func IncidentNews(v View, inc servicenow.Incident, c Change) Card {
 		{"Assigned to", mark("assigned_to", plainOrDash(inc.AssignedTo))},
 		{"Caller", plainOrDash(inc.Caller)},
 	}
-	link := IncidentLink(v.InstanceURL, inc.SysID)
+	link := v.Links.Record("incident", inc.SysID)
 	body := []Element{
 		Title(headline),
 		Heading(Plain(Clip(inc.ShortDescription, maxShort))),

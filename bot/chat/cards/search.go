@@ -29,7 +29,7 @@ func Thumbnail(title, subtitle, text string) schema.Attachment {
 // IncidentShare is an incident as shared into a conversation: its number,
 // title, state and priority, and the link.
 func IncidentShare(v View, inc servicenow.Incident) Card {
-	link := IncidentLink(v.InstanceURL, inc.SysID)
+	link := v.Links.Record("incident", inc.SysID)
 	short := Plain(Clip(inc.ShortDescription, maxShort))
 	return Card{
 		Version: ShareVersion,
@@ -48,14 +48,9 @@ func IncidentPreview(inc servicenow.Incident) schema.Attachment {
 	return Thumbnail(Plain(inc.Number)+" · "+label(inc.State), label(inc.Priority), Plain(Clip(inc.ShortDescription, maxShort)))
 }
 
-// ArticleLink opens a knowledge article in ServiceNow's UI.
-func ArticleLink(instanceURL, number string) string {
-	return instanceURL + "/kb_view.do?sysparm_article=" + number
-}
-
 // ArticleShare is a knowledge article as shared into a conversation.
 func ArticleShare(v View, a servicenow.Article) Card {
-	link := ArticleLink(v.InstanceURL, a.Number)
+	link := v.Links.Article(a.Number)
 	title, snippet := Plain(Clip(a.Title, maxShort)), Snippet(a.Text)
 	return Card{
 		Version:  ShareVersion,
@@ -76,7 +71,7 @@ func Articles(v View, list []servicenow.Article) Card {
 	var fb strings.Builder
 	fb.WriteString("Knowledge articles:\n")
 	for _, a := range list {
-		link := ArticleLink(v.InstanceURL, a.Number)
+		link := v.Links.Article(a.Number)
 		number, title, snippet := Plain(a.Number), Plain(Clip(a.Title, maxShort)), Snippet(a.Text)
 		body = append(body, Element{Type: "Container", Separator: true, Items: []Element{
 			{Type: "TextBlock", Wrap: true, Weight: "Bolder", Text: "[" + number + "](" + link + ") · " + title},

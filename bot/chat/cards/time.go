@@ -4,14 +4,16 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"snowbot/servicenow"
 )
 
-// View is what a card needs beyond its records: where the instance is (for
-// its links) and who reads it.
+// View is what a card needs beyond its records: the instance's links, and
+// who reads it.
 type View struct {
-	InstanceURL string
-	Reader      Reader
-	Now         time.Time // when the card is made, for ages ("5 min ago"); zero: now
+	Links  servicenow.Links
+	Reader Reader
+	Now    time.Time // when the card is made, for ages ("5 min ago"); zero: now
 }
 
 func (v View) now() time.Time {

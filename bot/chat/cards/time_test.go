@@ -59,7 +59,7 @@ func TestAnApprovalCardShowsTimesForItsReader(t *testing.T) {
 	a := servicenow.Approval{SysID: "0123456789abcdef0123456789abcdef", State: servicenow.Value{Value: "approved", Display: "Approved"},
 		Approver: "Ada Lovelace", Updated: moment,
 		Record: servicenow.ApprovedRecord{Number: "CHG0030001", Opened: moment.Add(-48 * time.Hour), PlannedStart: moment, PlannedEnd: moment.Add(time.Hour)}}
-	c := ApprovalCard(View{InstanceURL: "https://acme.service-now.com", Reader: Reader{Zone: paris}, Now: moment}, a, Said(Done, "Approved CHG0030001."), nil)
+	c := ApprovalCard(View{Links: servicenow.NewLinks("https://acme.service-now.com"), Reader: Reader{Zone: paris}, Now: moment}, a, Said(Done, "Approved CHG0030001."), nil)
 	body := string(mustJSON(t, c.JSON()))
 	for _, want := range []string{`"text":"Approved CHG0030001.","weight":"Bolder","color":"Good"`, "Approved by Ada Lovelace on {{DATE(2026-11-02T05:30:00Z, SHORT)}}", "2 days ago", "{{TIME(2026-11-02T06:30:00Z)}}"} {
 		if !strings.Contains(body, want) {

@@ -1,76 +1,118 @@
 package bot
 
+// This file is the invokes: what each one the bot answers carries, read once
+// here into a typed value, and the answers it may get, written to the HTTP
+// response.
+
 import (
-	"context"
+	"encoding/json"
 	"net/http"
 
 	"github.com/infracloudio/msbotbuilder-go/schema"
 )
 
-// Handler answers activities, one method per activity type and invoke name,
-// so "what happens on X" is found in one place.
-type Handler interface {
-	// OnMessage answers a message: typed text, or the value of a submitted card.
-	OnMessage(ctx context.Context, t *Turn) error
-	// OnBotAdded runs when the bot joins a conversation (it is installed).
-	OnBotAdded(ctx context.Context, t *Turn) error
-	// OnInstallationUpdate runs when the app is installed, upgraded or removed.
-	OnInstallationUpdate(ctx context.Context, t *Turn) error
-	// OnSigninVerifyState answers Teams' signin/verifyState invoke.
-	OnSigninVerifyState(ctx context.Context, t *Turn) InvokeResponse
-	// OnAdaptiveCardAction answers an Action.Execute of a card (and a card's
-	// automatic refresh): the adaptiveCard/action invoke.
-	OnAdaptiveCardAction(ctx context.Context, t *Turn) InvokeResponse
-	// OnComposeQuery answers a search of the message extension: the
-	// composeExtension/query invoke.
-	OnComposeQuery(ctx context.Context, t *Turn) InvokeResponse
-	// OnComposeQueryLink answers a link pasted into a message (link
-	// unfurling): the composeExtension/queryLink invoke.
-	OnComposeQueryLink(ctx context.Context, t *Turn) InvokeResponse
+// SigninState is the value of signin/verifyState: what Teams' sign-in
+// pop-up was handed by the page it opened (snowbot's page hands it the code).
+type SigninState struct {
+	State string `json:"state"`
 }
 
-// Invoke names the bot answers.
-const (
-	invokeSigninVerifyState  = "signin/verifyState"
-	invokeAdaptiveCardAction = "adaptiveCard/action"
-	invokeComposeQuery       = "composeExtension/query"
-	invokeComposeQueryLink   = "composeExtension/queryLink"
-)
+// CardAction is an Action.Execute of a card (adaptiveCard/action): its verb,
+// and its data merged with the card's inputs (the string values of it).
+type CardAction struct {
+	Verb string
+	Data map[string]string
+}
 
-// route maps a non-invoke activity to its handler; other types are acknowledged and ignored.
-func (b *Bot) route(ctx context.Context, t *Turn) error {
-	h := b.opts.Handler
-	switch t.Activity.Type {
-	case schema.Message:
-		return h.OnMessage(ctx, t)
-	case schema.ConversationUpdate:
-		for _, m := range t.Activity.MembersAdded {
-			if m.ID != "" && m.ID == t.Activity.Recipient.ID {
-				return h.OnBotAdded(ctx, t)
-			}
+// ComposeQuery is a search of the message extension (composeExtension/query).
+type ComposeQuery struct {
+	CommandID  string
+	Parameters map[string]string // by name; "" for Teams' initial run
+	Skip       int               // the page Teams asks for
+	Count      int
+	State      string // what a sign-in page handed Teams, on a repeated query
+}
+
+// ComposeLink is a link pasted into a message (composeExtension/queryLink).
+type ComposeLink struct {
+	URL   string `json:"url"`
+	State string `json:"state"`
+}
+
+// decodeValue reads an invoke's value (the activity's JSON object) into v.
+func decodeValue(value map[string]any, v any) error {
+	raw, err := json.Marshal(value)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(raw, v)
+}
+
+func readCardAction(value map[string]any) (CardAction, error) {
+	var wire struct {
+		Action struct {
+			Verb string         `json:"verb"`
+			Data map[string]any `json:"data"`
+		} `json:"action"`
+	}
+	if err := decodeValue(value, &wire); err != nil {
+		return CardAction{}, err
+	}
+	a := CardAction{Verb: wire.Action.Verb, Data: map[string]string{}}
+	for k, v := range wire.Action.Data {
+		if s, ok := v.(string); ok {
+			a.Data[k] = s
 		}
-		return nil
-	case schema.InstallationUpdate:
-		return h.OnInstallationUpdate(ctx, t)
-	default:
-		return nil
 	}
+	return a, nil
 }
 
-// routeInvoke maps an invoke name to its handler; an unknown name is 501.
-func (b *Bot) routeInvoke(ctx context.Context, t *Turn) InvokeResponse {
-	switch t.Activity.Name {
-	case invokeSigninVerifyState:
-		return b.opts.Handler.OnSigninVerifyState(ctx, t)
-	case invokeAdaptiveCardAction:
-		return b.opts.Handler.OnAdaptiveCardAction(ctx, t)
-	case invokeComposeQuery:
-		return b.opts.Handler.OnComposeQuery(ctx, t)
-	case invokeComposeQueryLink:
-		return b.opts.Handler.OnComposeQueryLink(ctx, t)
-	default:
-		return InvokeResponse{Status: http.StatusNotImplemented}
+func readComposeQuery(value map[string]any) (ComposeQuery, error) {
+	var wire struct {
+		CommandID  string `json:"commandId"`
+		Parameters []struct {
+			Name  string `json:"name"`
+			Value any    `json:"value"`
+		} `json:"parameters"`
+		QueryOptions struct {
+			Skip  int `json:"skip"`
+			Count int `json:"count"`
+		} `json:"queryOptions"`
+		State string `json:"state"`
 	}
+	if err := decodeValue(value, &wire); err != nil {
+		return ComposeQuery{}, err
+	}
+	q := ComposeQuery{CommandID: wire.CommandID, Parameters: map[string]string{}, Skip: wire.QueryOptions.Skip, Count: wire.QueryOptions.Count, State: wire.State}
+	for _, p := range wire.Parameters {
+		if s, ok := p.Value.(string); ok {
+			q.Parameters[p.Name] = s
+		}
+	}
+	return q, nil
+}
+
+// badInvoke answers an invoke whose value is not what its name says.
+func badInvoke(err error) InvokeResponse {
+	return InvokeResponse{Status: http.StatusBadRequest, Body: map[string]string{"message": "the invoke's value cannot be read: " + err.Error()}}
+}
+
+// InvokeResponse is the answer to an invoke activity, written to the HTTP response.
+type InvokeResponse struct {
+	Status int
+	Body   any
+}
+
+func writeInvokeResponse(w http.ResponseWriter, r InvokeResponse) int {
+	if r.Status == 0 {
+		r.Status = http.StatusOK
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(r.Status)
+	if r.Body != nil {
+		_ = json.NewEncoder(w).Encode(r.Body)
+	}
+	return r.Status
 }
 
 // Content types of the answers to an adaptiveCard/action invoke.

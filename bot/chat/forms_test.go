@@ -1,4 +1,6 @@
-package test
+package chat
+
+// Forms and buttons act once: in-process.
 
 import (
 	"net/http"
@@ -6,31 +8,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
-
-	"snowbot/test/fakebotframework"
 )
 
 var formID = regexp.MustCompile(`"form":"([0-9a-f]+)"`)
-
-// submitTo sends what pressing a button of the card in message m sends.
-func (w *world) submitTo(u user, m fakebotframework.Activity, value map[string]any) {
-	w.t.Helper()
-	a := activity(w.bf, u, "message")
-	a["value"] = value
-	a["replyToId"] = m.ID
-	w.post(a)
-}
-
-// updatesOf lists the updates (PUT) of the activity with this id.
-func updatesOf(bf *fakebotframework.Server, conversation, id string) []fakebotframework.Activity {
-	var out []fakebotframework.Activity
-	for _, a := range bf.DeliveredTo(conversation) {
-		if a.Method == http.MethodPut && a.ActivityID == id {
-			out = append(out, a)
-		}
-	}
-	return out
-}
 
 func (w *world) incidentsNamed(short string) int {
 	n := 0
@@ -59,7 +39,7 @@ func TestAFormSentTwiceCreatesOneIncident(t *testing.T) {
 		t.Fatalf("first submission: %s", first)
 	}
 	// The form became a receipt: nothing left to send again.
-	ups := updatesOf(w.bf, ada.Conversation, form.ID)
+	ups := w.rec.updates(form.ID)
 	if len(ups) != 1 {
 		t.Fatalf("the form was updated %d times, want once", len(ups))
 	}
@@ -81,7 +61,7 @@ func TestAFormSentTwiceCreatesOneIncident(t *testing.T) {
 	var wg sync.WaitGroup
 	for range 2 {
 		wg.Add(1)
-		go func() { defer wg.Done(); w.submitTo(ada, form2, value2) }()
+		go func() { defer wg.Done(); w.submitTo(ada, form2, value2) }() // runs to the end, or fails the test
 	}
 	wg.Wait()
 	replies := []string{w.next(ada).JSON(), w.next(ada).JSON()}
@@ -116,7 +96,7 @@ func TestCommentAndResolveButtonsActOnce(t *testing.T) {
 		t.Fatalf("%d comments, want 2", n)
 	}
 	// The card now shows the comments.
-	ups := updatesOf(w.bf, ada.Conversation, card.ID)
+	ups := w.rec.updates(card.ID)
 	if len(ups) == 0 || !strings.Contains(ups[len(ups)-1].JSON(), "Still jamming.") {
 		t.Fatalf("the card was not shown again with the new comment: %d updates", len(ups))
 	}
@@ -141,6 +121,6 @@ func TestCommentAndResolveButtonsActOnce(t *testing.T) {
 	if after != writes {
 		t.Fatalf("the second resolve wrote again (%d writes, then %d)", writes, after)
 	}
-	ups = updatesOf(w.bf, ada.Conversation, card.ID)
+	ups = w.rec.updates(card.ID)
 	mustNotContain(t, "the card after resolving", ups[len(ups)-1].JSON(), `"action":"resolve"`)
 }
