@@ -16,6 +16,7 @@ import (
 	"snowbot/auth/store/redisstore"
 	"snowbot/bot/chat"
 	"snowbot/manifest"
+	"snowbot/servicenow"
 )
 
 // App types accepted in MICROSOFT_APP_TYPE.
@@ -39,6 +40,7 @@ var settingNames = []string{
 	"MICROSOFT_APP_TENANT_ID", "BOT_OPENID_METADATA_URL", "BOT_TOKEN_ISSUER", "BOT_LOGIN_URL",
 	"ALLOWED_TENANT_IDS", "SERVICENOW_INSTANCE_URL", "SERVICENOW_CLIENT_ID", "SERVICENOW_CLIENT_SECRET",
 	"SERVICENOW_CLIENT_AUTH", "SERVICENOW_OAUTH_SCOPE", "SERVICENOW_PKCE", "SERVICENOW_RESOLVE_CODE", "SERVICENOW_WEBHOOK_SECRET",
+	"SERVICENOW_NUMBER_PREFIXES", "SERVICENOW_SEARCH_TABLES",
 	"TOKEN_ENCRYPTION_KEY", "TOKEN_ENCRYPTION_KEY_PREVIOUS", "STORE_URL", "LOG_LEVEL",
 }
 
@@ -66,6 +68,8 @@ type Config struct {
 	PKCE           bool
 	ResolveCode    string
 	WebhookSecret  string // empty: no change events, no notifications
+	Prefixes       servicenow.Prefixes
+	SearchTables   []string
 	EncryptionKey  []byte
 	PreviousKeys   [][]byte
 	StoreURL       string
@@ -126,6 +130,7 @@ func environment(dir string) (lookupFunc, error) {
 }
 
 var (
+	tableName     = regexp.MustCompile(`^[a-z][a-z0-9_]{0,79}$`)
 	guidPattern   = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 	domainPattern = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)+$`)
 )
@@ -219,6 +224,25 @@ func (c *Config) readServiceNow(v *validator) {
 	c.ResolveCode = strings.TrimSpace(v.str("SERVICENOW_RESOLVE_CODE", "Solution provided"))
 	if c.ResolveCode == "" {
 		v.fail("SERVICENOW_RESOLVE_CODE", "must not be empty: set the resolution code your instance uses, e.g. \"Solution provided\" or \"Solved (Permanently)\"")
+	}
+
+	prefixes, err := servicenow.ParsePrefixes(v.str("SERVICENOW_NUMBER_PREFIXES", ""))
+	if err != nil {
+		v.fail("SERVICENOW_NUMBER_PREFIXES", "must be comma-separated PREFIX:table pairs, as PRB:problem,PTASK:problem_task: "+err.Error())
+	}
+	c.Prefixes = prefixes
+	for _, table := range strings.Split(v.str("SERVICENOW_SEARCH_TABLES", "incident,change_request,problem,sc_req_item"), ",") {
+		table = strings.TrimSpace(table)
+		switch {
+		case table == "":
+		case !tableName.MatchString(table):
+			v.fail("SERVICENOW_SEARCH_TABLES", fmt.Sprintf("%q is not a table name; expected comma-separated table names such as incident,change_request", table))
+		default:
+			c.SearchTables = append(c.SearchTables, table)
+		}
+	}
+	if len(c.SearchTables) > 8 {
+		v.fail("SERVICENOW_SEARCH_TABLES", "names more than 8 tables: each is one call to ServiceNow within the 5 seconds Teams waits")
 	}
 
 	c.WebhookSecret = v.str("SERVICENOW_WEBHOOK_SECRET", "")
@@ -524,6 +548,9 @@ func packageSettings(get lookupFunc) manifest.Settings {
 	for _, c := range chat.ComposeCommands {
 		s.Searches = append(s.Searches, manifest.Search{ID: c.ID, Title: c.Title, Description: c.Description,
 			Parameter: chat.ParamQuery, ParamTitle: c.ParamTitle, ParamHint: c.ParamHint})
+	}
+	for _, a := range chat.MessageActions {
+		s.Actions = append(s.Actions, manifest.Action{ID: a.ID, Title: a.Title, Description: a.Description})
 	}
 	return s
 }

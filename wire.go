@@ -70,7 +70,8 @@ func build(cfg *Config, log *slog.Logger) (*parts, error) {
 		st.Close()
 		return nil, err
 	}
-	conversation := &chat.Conversation{Log: log, Auth: signin, ServiceNow: sn, ResolveCode: cfg.ResolveCode, Locks: st}
+	conversation := &chat.Conversation{Log: log, Auth: signin, ServiceNow: sn, ResolveCode: cfg.ResolveCode, Locks: st,
+		Prefixes: cfg.Prefixes, SearchTables: cfg.SearchTables}
 	b, validator, err := newBot(cfg, conversation, sendLogOf(st), outbound, log)
 	if err != nil {
 		st.Close()

@@ -27,6 +27,12 @@ type Handler interface {
 	// OnComposeQueryLink answers a link pasted into a message (link
 	// unfurling): the composeExtension/queryLink invoke.
 	OnComposeQueryLink(ctx context.Context, t *Turn, l ComposeLink) InvokeResponse
+	// OnComposeFetchTask answers a message action chosen on a message (or in
+	// the compose box) with its form: the composeExtension/fetchTask invoke.
+	OnComposeFetchTask(ctx context.Context, t *Turn, a ComposeAction) InvokeResponse
+	// OnComposeSubmitAction answers the form of a message action when it is
+	// sent: the composeExtension/submitAction invoke.
+	OnComposeSubmitAction(ctx context.Context, t *Turn, a ComposeAction) InvokeResponse
 }
 
 // Invoke names the bot answers.
@@ -35,6 +41,8 @@ const (
 	invokeAdaptiveCardAction = "adaptiveCard/action"
 	invokeComposeQuery       = "composeExtension/query"
 	invokeComposeQueryLink   = "composeExtension/queryLink"
+	invokeComposeFetchTask   = "composeExtension/fetchTask"
+	invokeComposeSubmit      = "composeExtension/submitAction"
 )
 
 // route maps a non-invoke activity to its handler; other types are acknowledged and ignored.
@@ -92,6 +100,15 @@ func Invoke(ctx context.Context, h Handler, t *Turn) InvokeResponse {
 			return badInvoke(err)
 		}
 		return h.OnComposeQueryLink(ctx, t, l)
+	case invokeComposeFetchTask, invokeComposeSubmit:
+		a, err := readComposeAction(v)
+		if err != nil {
+			return badInvoke(err)
+		}
+		if t.Activity.Name == invokeComposeFetchTask {
+			return h.OnComposeFetchTask(ctx, t, a)
+		}
+		return h.OnComposeSubmitAction(ctx, t, a)
 	default:
 		return InvokeResponse{Status: http.StatusNotImplemented}
 	}

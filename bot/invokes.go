@@ -7,6 +7,7 @@ package bot
 import (
 	"encoding/json"
 	"net/http"
+	"time"
 
 	"github.com/infracloudio/msbotbuilder-go/schema"
 )
@@ -37,6 +38,62 @@ type ComposeQuery struct {
 type ComposeLink struct {
 	URL   string `json:"url"`
 	State string `json:"state"`
+}
+
+// ComposeAction is a message action's invoke: composeExtension/fetchTask
+// (the person chose the action: its form is asked for) or
+// composeExtension/submitAction (the form was sent).
+type ComposeAction struct {
+	CommandID string
+	Context   string            // where it was started: message, compose or commandbox
+	Message   ActionMessage     // the message it was started on (Context message)
+	Data      map[string]string // what the form sent (submitAction), its strings
+	State     string            // what a sign-in page handed Teams, on a repeated fetchTask
+}
+
+// ActionMessage is the message a message action was started on.
+type ActionMessage struct {
+	ID          string
+	HTML        string // its body, as Teams holds it: HTML, unless ContentType is "text"
+	ContentType string
+	Author      string // the display name of who wrote it
+	Created     time.Time
+	Link        string // linkToMessage: where the message is in Teams
+}
+
+func readComposeAction(value map[string]any) (ComposeAction, error) {
+	var wire struct {
+		CommandID      string         `json:"commandId"`
+		CommandContext string         `json:"commandContext"`
+		Data           map[string]any `json:"data"`
+		State          string         `json:"state"`
+		Payload        struct {
+			ID      string    `json:"id"`
+			Created time.Time `json:"createdDateTime"`
+			Body    struct {
+				Content     string `json:"content"`
+				ContentType string `json:"contentType"`
+			} `json:"body"`
+			From struct {
+				User struct {
+					DisplayName string `json:"displayName"`
+				} `json:"user"`
+			} `json:"from"`
+			Link string `json:"linkToMessage"`
+		} `json:"messagePayload"`
+	}
+	if err := decodeValue(value, &wire); err != nil {
+		return ComposeAction{}, err
+	}
+	p := wire.Payload
+	a := ComposeAction{CommandID: wire.CommandID, Context: wire.CommandContext, State: wire.State, Data: map[string]string{},
+		Message: ActionMessage{ID: p.ID, HTML: p.Body.Content, ContentType: p.Body.ContentType, Author: p.From.User.DisplayName, Created: p.Created, Link: p.Link}}
+	for k, v := range wire.Data {
+		if s, ok := v.(string); ok {
+			a.Data[k] = s
+		}
+	}
+	return a, nil
 }
 
 // decodeValue reads an invoke's value (the activity's JSON object) into v.
@@ -195,6 +252,20 @@ func ComposeUnfurl(card *ComposeAttachment) InvokeResponse {
 func ComposeAuth(url, title string) InvokeResponse {
 	return InvokeResponse{Status: http.StatusOK, Body: composeAnswer{composeResult{Type: "auth",
 		SuggestedActions: &suggestedActions{Actions: []suggestedAction{{Type: "openUrl", Value: url, Title: title}}}}}}
+}
+
+// TaskForm answers a message action's fetchTask (or a submitAction that
+// must be put right) with a form in Teams' task module; card is the Adaptive
+// Card JSON object.
+func TaskForm(title string, card any) InvokeResponse {
+	return InvokeResponse{Status: http.StatusOK, Body: map[string]any{"task": map[string]any{"type": "continue", "value": map[string]any{
+		"title": title, "card": map[string]any{"contentType": cardContentType, "content": card}}}}}
+}
+
+// TaskMessage answers a message action with a line of text in its dialog,
+// when there is no form to show.
+func TaskMessage(text string) InvokeResponse {
+	return InvokeResponse{Status: http.StatusOK, Body: map[string]any{"task": map[string]any{"type": "message", "value": text}}}
 }
 
 // ComposeMessage answers with a line of text in place of results.

@@ -39,6 +39,14 @@ type Search struct {
 	ParamHint   string
 }
 
+// Action is one action command of the message extension on messages: Teams
+// asks the bot for its form (fetchTask).
+type Action struct {
+	ID          string
+	Title       string
+	Description string
+}
+
 // Settings fill the manifest.
 type Settings struct {
 	AppID         string // MICROSOFT_APP_ID: the bot, and the app's id
@@ -51,7 +59,8 @@ type Settings struct {
 	PrivacyURL    string
 	TermsURL      string
 	Commands      []Command
-	Searches      []Search // the message extension's commands
+	Searches      []Search // the message extension's search commands
+	Actions       []Action // its actions on messages
 }
 
 // Problem is one value that would make an invalid package, naming what to change.
@@ -166,7 +175,8 @@ func JSON(s Settings) ([]byte, error) {
 		"description": map[string]string{
 			"short": "Your ServiceNow incidents and approvals in Teams, as yourself.",
 			"full": "List, open, create, comment on and resolve your ServiceNow incidents from a chat, approve and reject what waits for you, " +
-				"hear when your incidents change, and find and share incidents and knowledge articles in any conversation. " +
+				"hear when your incidents change, open any record by its number or link, find and share records and knowledge articles in any conversation, " +
+				"and turn a message into an incident or add it to a record. " +
 				"You sign in to ServiceNow once and act as yourself, so ServiceNow's rights and audit trail apply unchanged. " +
 				"Your ServiceNow tokens are stored encrypted and can be revoked at any time with the signout command.",
 		},
@@ -182,13 +192,19 @@ func JSON(s Settings) ([]byte, error) {
 		"validDomains":        domains,
 		"defaultInstallScope": "personal",
 	}
-	if len(s.Searches) > 0 {
-		searches := make([]map[string]any, 0, len(s.Searches))
+	if len(s.Searches)+len(s.Actions) > 0 {
+		searches := make([]map[string]any, 0, len(s.Searches)+len(s.Actions))
 		for _, c := range s.Searches {
 			searches = append(searches, map[string]any{
 				"id": c.ID, "type": "query", "title": c.Title, "description": c.Description,
 				"context":    []string{"compose", "commandBox"},
 				"parameters": []map[string]string{{"name": c.Parameter, "title": c.ParamTitle, "description": c.ParamHint, "inputType": "text"}},
+			})
+		}
+		for _, a := range s.Actions {
+			searches = append(searches, map[string]any{
+				"id": a.ID, "type": "action", "title": a.Title, "description": a.Description,
+				"context": []string{"message"}, "fetchTask": true,
 			})
 		}
 		extension := map[string]any{"botId": s.AppID, "commands": searches}

@@ -43,6 +43,7 @@ type Client struct {
 	base   string
 	reads  *resty.Client // retried on 5xx and transport errors
 	writes *resty.Client // never retried blindly: a lost answer may hide a done write
+	labels labels        // tables' field labels, read once for everyone
 }
 
 // New returns a client for the instance at instanceURL (no trailing slash).

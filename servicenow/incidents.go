@@ -147,7 +147,7 @@ type NewIncident struct {
 	CallerSysID      string
 }
 
-// CreateIncident creates an incident and returns its number and sys_id.
+// CreateIncident creates an incident and returns its number, sys_id, state and priority.
 func (s *Session) CreateIncident(ctx context.Context, n NewIncident) (Incident, error) {
 	fields := map[string]string{"short_description": n.ShortDescription, "caller_id": n.CallerSysID}
 	if n.Description != "" {
@@ -156,7 +156,7 @@ func (s *Session) CreateIncident(ctx context.Context, n NewIncident) (Incident, 
 	if n.Urgency != "" {
 		fields["urgency"] = n.Urgency
 	}
-	r, err := s.Create(ctx, "incident", fields, Params{Fields: []string{"sys_id", "number", "short_description"}})
+	r, err := s.Create(ctx, "incident", fields, Params{Fields: []string{"sys_id", "number", "short_description", "state", "priority"}, DisplayValue: "all"})
 	if err != nil {
 		return Incident{}, err
 	}
@@ -189,19 +189,6 @@ func (s *Session) Resolve(ctx context.Context, number, code, notes string) (Inci
 		"state": StateResolved, "close_code": code, "close_notes": notes,
 	}, Params{Fields: []string{"sys_id"}})
 	return inc, err
-}
-
-// incidentInText finds an incident number written in running text.
-var incidentInText = regexp.MustCompile(`(?i)\bINC[0-9]{4,20}\b`)
-
-// FindIncidentNumber finds the first incident number in a sentence ("what
-// about INC0010001?"), in upper case.
-func FindIncidentNumber(text string) (string, bool) {
-	m := incidentInText.FindString(text)
-	if m == "" {
-		return "", false
-	}
-	return strings.ToUpper(m), true
 }
 
 // journalHeader is the line ServiceNow puts before each journal entry:

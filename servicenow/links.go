@@ -58,18 +58,19 @@ func (l Links) MyOpenIncidents() string {
 // RecordRef names a record that a link of the instance's UI points to: a
 // table and a sys_id, or for a knowledge article its number.
 type RecordRef struct {
-	Table  string // incident or kb_knowledge
+	Table  string // any table: incident, change_request, kb_knowledge, …
 	SysID  string
 	Number string // kb_knowledge only, when the link names the article by number
 }
 
-// ParseRecordURL reads a link to an incident or a knowledge article of the
-// instance at instanceURL, in the shapes ServiceNow's interfaces produce:
+// ParseRecordURL reads a link to a record of the instance at instanceURL, of
+// any table, in the shapes ServiceNow's interfaces produce:
 //
-//	/incident.do?sys_id=…
-//	/nav_to.do?uri=incident.do?sys_id=… (the uri encoded or not)
-//	/now/nav/ui/classic/params/target/incident.do%3Fsys_id%3D…
-//	/now/sow/record/incident/<sys_id>           (Service Operations Workspace)
+//	/<table>.do?sys_id=…
+//	/nav_to.do?uri=<table>.do?sys_id=… (the uri encoded or not)
+//	/now/nav/ui/classic/params/target/<table>.do%3Fsys_id%3D…
+//	/now/sow/record/<table>/<sys_id>             (Service Operations Workspace)
+//	/sp?id=ticket&table=<table>&sys_id=…          (Service Portal; also /esc)
 //	/kb_view.do?sysparm_article=KB… or ?sys_kb_id=…
 //
 // Anything else, another host, or an id that is not one is not a record: ok
@@ -95,8 +96,6 @@ func recordAt(path string, query url.Values, depth int) (RecordRef, bool) {
 	}
 	path = "/" + strings.TrimLeft(path, "/")
 	switch {
-	case path == "/incident.do":
-		return byID("incident", query.Get("sys_id"))
 	case path == "/kb_view.do":
 		if n, ok := ParseArticleNumber(query.Get("sysparm_article")); ok {
 			return RecordRef{Table: "kb_knowledge", Number: n}, true
@@ -106,9 +105,17 @@ func recordAt(path string, query url.Values, depth int) (RecordRef, bool) {
 		return inner(query.Get("uri"), depth)
 	case strings.HasPrefix(path, "/now/nav/ui/classic/params/target/"):
 		return inner(strings.TrimPrefix(path, "/now/nav/ui/classic/params/target/"), depth)
-	case strings.HasPrefix(path, "/now/sow/record/incident/"):
-		id, _, _ := strings.Cut(strings.TrimPrefix(path, "/now/sow/record/incident/"), "/")
-		return byID("incident", id)
+	case strings.HasPrefix(path, "/now/sow/record/"):
+		table, rest, _ := strings.Cut(strings.TrimPrefix(path, "/now/sow/record/"), "/")
+		id, _, _ := strings.Cut(rest, "/")
+		return byID(table, id)
+	case path == "/sp" || path == "/esc" || path == "/sp/" || path == "/esc/":
+		if query.Get("id") != "ticket" && query.Get("id") != "form" {
+			return RecordRef{}, false
+		}
+		return byID(query.Get("table"), query.Get("sys_id"))
+	case strings.HasSuffix(path, ".do") && strings.Count(path, "/") == 1:
+		return byID(strings.TrimSuffix(strings.TrimPrefix(path, "/"), ".do"), query.Get("sys_id"))
 	}
 	return RecordRef{}, false
 }
@@ -128,8 +135,10 @@ func inner(s string, depth int) (RecordRef, bool) {
 	return recordAt(u.Path, u.Query(), depth+1)
 }
 
+// byID is a record of table with id, when both are what they must be: a table
+// name (not a list, not a page of the UI) and a sys_id.
 func byID(table, id string) (RecordRef, bool) {
-	if !ValidSysID(id) {
+	if !tablePattern.MatchString(table) || strings.HasSuffix(table, "_list") || !ValidSysID(id) {
 		return RecordRef{}, false
 	}
 	return RecordRef{Table: table, SysID: strings.ToLower(id)}, true

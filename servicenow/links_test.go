@@ -1,6 +1,9 @@
 package servicenow
 
-import "testing"
+import (
+	"fmt"
+	"testing"
+)
 
 func TestParseRecordURL(t *testing.T) {
 	const base = "https://acme.service-now.com"
@@ -20,6 +23,18 @@ func TestParseRecordURL(t *testing.T) {
 		base + "/kb_view.do?sys_kb_id=" + id:                                          {Table: "kb_knowledge", SysID: id},
 		base + "/nav_to.do?uri=kb_view.do?sysparm_article=KB0010002":                  {Table: "kb_knowledge", Number: "KB0010002"},
 		base + "/now/nav/ui/classic/params/target/kb_view.do%3Fsysparm_article%3DKB1": {Table: "kb_knowledge", Number: "KB1"},
+		base + "/esc?id=ticket&table=incident&sys_id=" + id:                           {Table: "incident", SysID: id},
+	}
+	// Every shape, for any table.
+	for _, table := range []string{"change_request", "problem", "sc_req_item"} {
+		for _, shape := range []string{
+			"/%s.do?sys_id=%s", "/nav_to.do?uri=%s.do?sys_id=%s", "/nav_to.do?uri=%%2F%s.do%%3Fsys_id%%3D%s",
+			"/now/nav/ui/classic/params/target/%s.do%%3Fsys_id%%3D%s", "/now/sow/record/%s/%s",
+		} {
+			good[base+fmt.Sprintf(shape, table, id)] = RecordRef{Table: table, SysID: id}
+		}
+		good[base+"/sp?id=ticket&table="+table+"&sys_id="+id] = RecordRef{Table: table, SysID: id}
+		good[base+"/esc?id=ticket&sys_id="+id+"&table="+table] = RecordRef{Table: table, SysID: id}
 	}
 	for raw, want := range good {
 		got, ok := ParseRecordURL(base, raw)
@@ -33,11 +48,13 @@ func TestParseRecordURL(t *testing.T) {
 		"http://acme.service-now.com/incident.do?sys_id=" + id,                // plain http to an https instance
 		base + "/incident.do?sys_id=../../etc",                                // not a sys_id
 		base + "/incident.do?sys_id=" + id + "0",                              // too long
-		base + "/change_request.do?sys_id=" + id,                              // a table snowbot does not show
+		base + "/incident_list.do?sys_id=" + id,                               // a list, not a record
+		base + "/sp?id=kb_article&table=incident&sys_id=" + id,                // a portal page that is no ticket
+		base + "/sp?id=ticket&table=Incident%20x&sys_id=" + id,                // not a table name
 		base + "/nav_to.do?uri=https://evil.example/incident.do?sys_id=" + id, // a wrapped absolute URL
 		base + "/nav_to.do?uri=nav_to.do?uri=nav_to.do?uri=nav_to.do?uri=incident.do?sys_id=" + id,
 		base + "/kb_view.do?sysparm_article=KB0010001^ORnumberISNOTEMPTY",
-		base + "/now/sow/record/problem/" + id,
+		base + "/now/sow/record/problem/not-an-id",
 		"not a url at all",
 		base,
 	}

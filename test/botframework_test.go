@@ -213,7 +213,7 @@ func TestInvokesAreAnsweredInTheResponseBody(t *testing.T) {
 	tok := bf.Sign(bf.ChannelClaims(bf.ServiceURL()))
 
 	unknown := activity(bf, ada, "invoke")
-	unknown["name"] = "composeExtension/fetchTask" // action commands: the app package declares none
+	unknown["name"] = "composeExtension/setting" // the app package declares no settings page
 	unknown["value"] = map[string]any{}
 	if status, _ := p.post(t, tok, unknown); status != http.StatusNotImplemented {
 		t.Errorf("unknown invoke: status %d, want 501", status)

@@ -354,7 +354,13 @@ func messagesOnly(all []fakebotframework.Activity) []fakebotframework.Activity {
 // waitMessages waits until the conversation has received at least n messages and returns them.
 func waitMessages(t testing.TB, bf *fakebotframework.Server, conversation string, n int) []fakebotframework.Activity {
 	t.Helper()
-	if !bf.WaitConversation(conversation, 15*time.Second, func(all []fakebotframework.Activity) bool { return len(messagesOnly(all)) >= n }) {
+	return waitMessagesWithin(t, bf, conversation, n, 15*time.Second)
+}
+
+// waitMessagesWithin is waitMessages with its own patience.
+func waitMessagesWithin(t testing.TB, bf *fakebotframework.Server, conversation string, n int, d time.Duration) []fakebotframework.Activity {
+	t.Helper()
+	if !bf.WaitConversation(conversation, d, func(all []fakebotframework.Activity) bool { return len(messagesOnly(all)) >= n }) {
 		t.Fatalf("timed out waiting for %d message(s) in %s", n, conversation)
 	}
 	return messagesTo(bf, conversation)

@@ -33,6 +33,12 @@ func (noopHandler) OnComposeQuery(context.Context, *bot.Turn, bot.ComposeQuery) 
 func (noopHandler) OnComposeQueryLink(context.Context, *bot.Turn, bot.ComposeLink) bot.InvokeResponse {
 	return bot.InvokeResponse{}
 }
+func (noopHandler) OnComposeFetchTask(context.Context, *bot.Turn, bot.ComposeAction) bot.InvokeResponse {
+	return bot.InvokeResponse{}
+}
+func (noopHandler) OnComposeSubmitAction(context.Context, *bot.Turn, bot.ComposeAction) bot.InvokeResponse {
+	return bot.InvokeResponse{}
+}
 
 // benchmarkInbound measures one activity through POST /api/messages: token
 // verification, parsing, and routing to a handler that does nothing.

@@ -50,6 +50,8 @@ func TestManifestCommandWritesAPackageTheOfficialSchemaAccepts(t *testing.T) {
 				`"privacyUrl":"https://snowbot.contoso.com/privacy"`, `"title":"kb"`, `"title":"notifications"`,
 				`"scopes":["personal","team","groupChat"]`,
 				`"composeExtensions":[{"botId":"5c0b1a2e-7f3d-4e8a-9b6c-1d2e3f4a5b6c"`, `"id":"searchIncidents"`, `"id":"searchKnowledge"`,
+				`"id":"searchRecords"`, `"context":["message"],"description":"Report an incident in ServiceNow from this message.","fetchTask":true,"id":"createIncidentFromMessage","title":"Create incident","type":"action"`,
+				`"fetchTask":true,"id":"commentFromMessage"`,
 				`"parameters":[{"description":`, `"name":"query"`,
 				`"messageHandlers":[{"type":"link","value":{"domains":["contoso.service-now.com"]}}]`)
 		case "color.png", "outline.png":

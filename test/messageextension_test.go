@@ -3,6 +3,7 @@ package test
 import (
 	"encoding/json"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -87,4 +88,69 @@ func (a composeAnswer) numbers() []string {
 		out = append(out, strings.SplitN(at.Preview.Content["title"], " ", 2)[0])
 	}
 	return out
+}
+
+// A message action over the wire: the form, prefilled from the message's
+// HTML; sent while ServiceNow hangs, the form comes back in time with what was
+// typed; sent again when ServiceNow is back, and once more, one incident.
+func TestAMessageBecomesOneIncidentOverTheWire(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, nil)
+	w.signIn(ada, "ada.lovelace", "incidents")
+	payload := map[string]any{"id": "1733300000000", "createdDateTime": "2026-12-04T09:30:00.000Z",
+		"linkToMessage": "https://teams.microsoft.com/l/message/19:abc@thread.v2/1733300000000",
+		"body":          map[string]any{"contentType": "html", "content": `<p>The <b>badge reader</b> at the <a href="https://maps.example.com/b">north door</a> is dead</p><p>since 9</p>`},
+		"from":          map[string]any{"user": map[string]any{"displayName": "Bob Smith"}}}
+	status, body := w.invoke(ada, "composeExtension/fetchTask", map[string]any{"commandId": "createIncidentFromMessage", "commandContext": "message", "messagePayload": payload})
+	if status != http.StatusOK {
+		t.Fatalf("fetchTask: %d %s", status, body)
+	}
+	mustContain(t, "the form", body, `"type":"continue"`, `"contentType":"application/vnd.microsoft.card.adaptive"`, `"content":{"type":"AdaptiveCard","version":"1.3","body":[`,
+		`"value":"The badge reader at the north door (https://maps.example.com/b) is dead"`, "From a Teams message by Bob Smith")
+	form := regexp.MustCompile(`"form":"([0-9a-f]+)"`).FindStringSubmatch(body)
+	if form == nil {
+		t.Fatalf("no form id: %s", body)
+	}
+	data := map[string]any{"form": form[1], "short_description": "Badge reader at the north door is dead", "description": "since 9", "urgency": "2"}
+	submit := func() (int, string, time.Duration) {
+		start := time.Now()
+		status, body := w.invoke(ada, "composeExtension/submitAction", map[string]any{"commandId": "createIncidentFromMessage", "commandContext": "message", "data": data})
+		return status, body, time.Since(start)
+	}
+
+	w.sn.Fail(fakeservicenow.Failure{Path: "/api/now/table/incident", Method: http.MethodPost, Hang: 30 * time.Second})
+	status, body, took := submit()
+	if status != http.StatusOK || took > 5*time.Second {
+		t.Fatalf("with ServiceNow hanging: %d after %s: %s", status, took, body)
+	}
+	mustContain(t, "with ServiceNow hanging", body, `"type":"continue"`, "not answering", `"value":"Badge reader at the north door is dead"`)
+
+	before := len(w.sn.Incidents())
+	_, first, _ := submit()
+	_, again, _ := submit()
+	mustContain(t, "the result", first, `"composeExtension":{"type":"result","attachmentLayout":"list"`, "Badge reader at the north door is dead")
+	number := regexp.MustCompile(`INC\d{7}`).FindString(first)
+	if number == "" || !strings.Contains(again, number) {
+		t.Fatalf("first %s, again %s", first, again)
+	}
+	if n := len(w.sn.Incidents()) - before; n != 1 {
+		t.Fatalf("%d incidents created", n)
+	}
+}
+
+// searchRecords asks every table at once: one table hanging, the others'
+// results come within Teams' 5 seconds.
+func TestSearchingRecordsAnswersInTimeWhenATableHangs(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, nil)
+	w.signIn(ada, "ada.lovelace", "incidents")
+	w.sn.Fail(fakeservicenow.Failure{Path: "/api/now/table/change_request", Hang: 30 * time.Second})
+	start := time.Now()
+	got := w.search(ada, "searchRecords", "VPN", 0, 10, "")
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("answered after %s", took)
+	}
+	numbers := strings.Join(got.numbers(), " ")
+	mustContain(t, "results", numbers, "PRB0040001")
+	mustNotContain(t, "results", numbers, "CHG0030001")
 }

@@ -423,8 +423,10 @@ func TestABurstOfEventsIsDeliveredWithinTeamsLimits(t *testing.T) {
 	}
 	wg.Wait()
 	accepted := time.Since(start)
+	// All of them within a minute, however busy the machine is (the time it took is logged).
+	deadline := time.Now().Add(time.Minute)
 	for _, p := range crowd {
-		got := waitMessages(t, w.bf, p.u.Conversation, 3+perPerson)[3:] // after the sign-in card, the confirmation and the list
+		got := waitMessagesWithin(t, w.bf, p.u.Conversation, 3+perPerson, time.Until(deadline))[3:] // after the sign-in card, the confirmation and the list
 		all := jsonOf(got)
 		for _, number := range p.incidents {
 			if !strings.Contains(all, "New incident "+number) {

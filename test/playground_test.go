@@ -67,7 +67,7 @@ func TestPlaygroundConversation(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the conversation in the Playground failed: %v (screenshots in %s)\nbot logs:\n%s", err, shots, demo.Logs())
 	}
-	for _, want := range []string{"sign-in-card", "servicenow-consent", "verification-code", "incidents-card", "create-form", "created-card", "approvals-card", "approved-card", "notification-card", "search-results", "search-shared-card", "card-with-date", "empty-search", "link-unfurl"} {
+	for _, want := range []string{"sign-in-card", "servicenow-consent", "verification-code", "incidents-card", "create-form", "created-card", "approvals-card", "approved-card", "notification-card", "search-results", "search-shared-card", "card-with-date", "empty-search", "link-unfurl", "message-action-form", "message-action-result"} {
 		if !strings.Contains(string(out), want+".png") {
 			t.Errorf("no screenshot of %s", want)
 		}

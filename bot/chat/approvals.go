@@ -41,12 +41,10 @@ func (c *Conversation) decideTyped(ctx context.Context, t *bot.Turn, approve boo
 		verb, usage = "reject", "reject CHG0030001 why you reject it"
 	}
 	arg, comment := splitFirst(rest)
-	number, ok := servicenow.ParseRecordNumber(arg)
+	_, number, answer := c.recordNumber(arg, usage)
 	switch {
-	case strings.TrimSpace(arg) == "":
-		return c.reply(ctx, t, bot.Text("Which record? Type **"+usage+"**."))
-	case !ok:
-		return c.reply(ctx, t, bot.Text("“"+cards.Plain(cards.Clip(arg, 40))+"” is not a record number: use letters followed by digits, as in **"+usage+"**."))
+	case answer != nil:
+		return c.reply(ctx, t, *answer)
 	case !approve && strings.TrimSpace(comment) == "":
 		return c.reply(ctx, t, bot.Text("Why do you reject it? The person who asked sees your reason. Type **reject "+number+" your reason**."))
 	}

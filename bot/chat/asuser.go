@@ -37,17 +37,23 @@ func (c *Conversation) asUser(ctx context.Context, t *bot.Turn, again resume, fn
 	if sctx.Err() != nil && ctx.Err() == nil {
 		err = fmt.Errorf("%w: %w", errBudgetSpent, err)
 	}
-	if errors.Is(err, servicenow.ErrUnauthorized) {
-		// Refused even right after a refresh: these tokens are of no use any more.
-		c.Log.InfoContext(ctx, "ServiceNow refused a freshly refreshed token; asking the user to sign in again")
-		if ferr := c.Auth.Forget(ctx, t.User.Key()); ferr != nil {
-			c.Log.WarnContext(ctx, "forgetting refused tokens failed", "error", ferr)
-		}
-	}
+	c.forgetRefusedTokens(ctx, t.User.Key(), err)
 	// The answer is made on the turn's own context: the budget may be spent.
 	f := classify(err)
 	m, aerr := c.forChat(ctx, t, f, again)
 	return outcome{answer: m, err: aerr, failure: f}
+}
+
+// forgetRefusedTokens forgets the person's tokens when ServiceNow refused
+// them even right after a refresh: they are of no use any more.
+func (c *Conversation) forgetRefusedTokens(ctx context.Context, user string, err error) {
+	if !errors.Is(err, servicenow.ErrUnauthorized) {
+		return
+	}
+	c.Log.InfoContext(ctx, "ServiceNow refused a freshly refreshed token; asking the user to sign in again")
+	if ferr := c.Auth.Forget(ctx, user); ferr != nil {
+		c.Log.WarnContext(ctx, "forgetting refused tokens failed", "error", ferr)
+	}
 }
 
 // answerReserve is the time kept, after the ServiceNow work, to answer.

@@ -29,6 +29,11 @@ type Conversation struct {
 	Auth        *auth.Service
 	ServiceNow  *servicenow.Client
 	ResolveCode string // SERVICENOW_RESOLVE_CODE
+	// Prefixes map record numbers to tables (SERVICENOW_NUMBER_PREFIXES over
+	// the defaults); SearchTables are what searchRecords searches
+	// (SERVICENOW_SEARCH_TABLES). Nil: the defaults.
+	Prefixes     servicenow.Prefixes
+	SearchTables []string
 	// Locks are short claims every instance sees: deciding an approval.
 	Locks Locks
 

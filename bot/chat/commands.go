@@ -42,21 +42,19 @@ func init() {
 			run: func(c *Conversation, ctx context.Context, t *bot.Turn, _ string) error {
 				return c.listIncidents(ctx, t)
 			}},
-		{Name: "incident", Usage: "incident INC0010001", Description: "Show an incident's details.", Menu: true,
+		{Name: "incident", Usage: "incident INC0010001", Description: "Show an incident's details.",
 			run: func(c *Conversation, ctx context.Context, t *bot.Turn, rest string) error {
 				return c.showIncident(ctx, t, rest)
 			}},
 		{Name: "create", Usage: "create Printer jams", Description: "Create an incident with you as the caller.", Menu: true, run: (*Conversation).create},
-		{Name: "comment", Usage: "comment INC0010001 Any news?", Description: "Add a comment the caller can see.", Menu: true,
-			run: func(c *Conversation, ctx context.Context, t *bot.Turn, rest string) error {
-				number, body := splitFirst(rest)
-				return c.answer(ctx, t, c.comment(ctx, t, number, body, false))
-			}},
+		{Name: "comment", Usage: "comment INC0010001 Any news?", Description: "Add a comment the caller (or requester) can see, to any record.", Menu: true,
+			run: (*Conversation).commentTyped},
 		{Name: "resolve", Usage: "resolve INC0010001 Replaced the cable", Description: "Resolve an incident.", Menu: true,
 			run: func(c *Conversation, ctx context.Context, t *bot.Turn, rest string) error {
 				number, notes := splitFirst(rest)
 				return c.answer(ctx, t, c.resolve(ctx, t, number, notes, false))
 			}},
+		{Name: "show", Usage: "show CHG0030001", Description: "Show any record by its number (or just type the number).", Menu: true, run: (*Conversation).show},
 		{Name: "approvals", Usage: "approvals", Description: "List what waits for your approval, with Approve and Reject.", Menu: true,
 			run: func(c *Conversation, ctx context.Context, t *bot.Turn, _ string) error {
 				return c.listApprovals(ctx, t)

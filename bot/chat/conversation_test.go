@@ -31,6 +31,10 @@ func TestATypoSuggestsTheClosestCommand(t *testing.T) {
 		w.say(ada, text)
 		mustContain(t, text, w.next(ada).Text(), want)
 	}
+	w.say(ada, "The printer on floor 3 is down again")
+	if got := w.next(ada).Text(); !strings.Contains(got, "I work with commands") || strings.Contains(got, "the command") {
+		t.Errorf("a sentence: %q", got)
+	}
 	w.say(ada, "frobnicate")
 	if got := w.next(ada).Text(); strings.Contains(got, "Did you mean") || !strings.Contains(got, "help") {
 		t.Errorf("a word near no command: %q", got)

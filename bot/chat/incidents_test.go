@@ -202,7 +202,9 @@ func TestInjectionCannotWidenAQuery(t *testing.T) {
 		"resolve javascript:gs.getUserID() done",
 	} {
 		w.say(bob, attempt)
-		mustContain(t, attempt, w.next(bob).Text(), "not an incident number")
+		if got := w.next(bob).Text(); !strings.Contains(got, "not an incident number") && !strings.Contains(got, "not a record number") {
+			t.Errorf("%s: %q", attempt, got)
+		}
 	}
 	if n := len(w.sn.Requests("/api/now/table/")); n != calls {
 		t.Fatalf("injection attempts reached ServiceNow (%d calls)", n-calls)

@@ -24,35 +24,56 @@ type ComposeCommand struct {
 	ID, Title, Description string
 	// ParamTitle and ParamHint describe its one parameter, ParamQuery.
 	ParamTitle, ParamHint string
-	search                func(ctx context.Context, s *servicenow.Session, v cards.View, text string, skip, count int) ([]bot.ComposeAttachment, error)
+	search                func(c *Conversation, ctx context.Context, q search) ([]bot.ComposeAttachment, error)
+}
+
+// search is one page of a search of the compose box, as one person asks it.
+type search struct {
+	s           *servicenow.Session
+	v           cards.View
+	text        string
+	skip, count int
+	me          string // the person's ServiceNow sys_id, when known: their own come first
 }
 
 // ParamQuery is the one parameter of every search.
 const ParamQuery = "query"
 
-// ComposeCommands are the message extension's commands; the Teams app
-// package declares them from this list.
+// ComposeCommands are the message extension's search commands; the Teams
+// app package declares them from this list.
 var ComposeCommands = []ComposeCommand{
 	{ID: "searchIncidents", Title: "Incidents", Description: "Find incidents you may read, by number or words, and share them.",
 		ParamTitle: "Number or words", ParamHint: "INC0010001, or words of the short description", search: searchIncidents},
+	{ID: "searchRecords", Title: "Records", Description: "Find changes, problems, requests and incidents you may read, and share them.",
+		ParamTitle: "Number or words", ParamHint: "CHG0030001, or words of the short description", search: searchRecords},
 	{ID: "searchKnowledge", Title: "Knowledge", Description: "Find published knowledge articles and share them.",
 		ParamTitle: "Words", ParamHint: "What the article is about", search: searchKnowledge},
 }
 
-func searchIncidents(ctx context.Context, s *servicenow.Session, v cards.View, text string, skip, count int) ([]bot.ComposeAttachment, error) {
-	list, err := s.SearchIncidents(ctx, text, skip, count)
+func searchIncidents(_ *Conversation, ctx context.Context, q search) ([]bot.ComposeAttachment, error) {
+	list, err := q.s.SearchIncidents(ctx, q.text, q.skip, q.count)
 	var out []bot.ComposeAttachment
 	for _, inc := range list {
-		out = append(out, bot.ComposeAttachment{ContentType: cards.ContentType, Content: cards.IncidentShare(v, inc).JSON(), Preview: cards.IncidentPreview(inc)})
+		out = append(out, bot.ComposeAttachment{ContentType: cards.ContentType, Content: cards.IncidentShare(q.v, inc).JSON(), Preview: cards.IncidentPreview(inc)})
 	}
 	return out, err
 }
 
-func searchKnowledge(ctx context.Context, s *servicenow.Session, v cards.View, text string, skip, count int) ([]bot.ComposeAttachment, error) {
-	list, err := s.SearchKnowledge(ctx, text, skip, count)
+// searchRecords searches every table of SERVICENOW_SEARCH_TABLES at once.
+func searchRecords(c *Conversation, ctx context.Context, q search) ([]bot.ComposeAttachment, error) {
+	list, err := q.s.SearchRecords(ctx, c.searchTables(), q.text, q.me, q.skip, q.count)
+	var out []bot.ComposeAttachment
+	for _, r := range list {
+		out = append(out, bot.ComposeAttachment{ContentType: cards.ContentType, Content: cards.RecordShare(q.v, r).JSON(), Preview: cards.RecordPreview(r)})
+	}
+	return out, err
+}
+
+func searchKnowledge(_ *Conversation, ctx context.Context, q search) ([]bot.ComposeAttachment, error) {
+	list, err := q.s.SearchKnowledge(ctx, q.text, q.skip, q.count)
 	var out []bot.ComposeAttachment
 	for _, a := range list {
-		out = append(out, bot.ComposeAttachment{ContentType: cards.ContentType, Content: cards.ArticleShare(v, a).JSON(), Preview: cards.ArticlePreview(a)})
+		out = append(out, bot.ComposeAttachment{ContentType: cards.ContentType, Content: cards.ArticleShare(q.v, a).JSON(), Preview: cards.ArticlePreview(a)})
 	}
 	return out, err
 }
@@ -95,8 +116,9 @@ func (c *Conversation) OnComposeQuery(ctx context.Context, t *bot.Turn, q bot.Co
 	if cmd == nil {
 		return bot.ComposeMessage("I don't know that search. Update the snowbot app in Teams.")
 	}
-	s := c.ServiceNow.As(c.Auth.Tokens(t.User.Key()))
-	results, err := cmd.search(ctx, s, c.view(t), queryText(q), skip, count)
+	tokens := c.Auth.Tokens(t.User.Key())
+	me, _ := tokens.Identity(ctx) // unknown: nobody's own come first
+	results, err := cmd.search(c, ctx, search{s: c.ServiceNow.As(tokens), v: c.view(t), text: queryText(q), skip: skip, count: count, me: me.SysID})
 	if err != nil && len(results) > 0 {
 		c.Log.WarnContext(ctx, "search answered with part of its results", "error", err)
 		return bot.ComposeResults(results) // what there is, in time
@@ -140,6 +162,11 @@ func (c *Conversation) OnComposeQueryLink(ctx context.Context, t *bot.Turn, q bo
 		}
 		if err == nil {
 			card, preview = cards.ArticleShare(c.view(t), a), cards.ArticlePreview(a)
+		}
+	default:
+		var r servicenow.TaskRecord
+		if r, err = s.RecordByID(ctx, ref.Table, ref.SysID); err == nil {
+			card, preview = cards.RecordShare(c.view(t), r), cards.RecordPreview(r)
 		}
 	}
 	if err != nil {

@@ -268,7 +268,6 @@ func TestPastedLinksUnfoldWithThePastersRights(t *testing.T) {
 	// Unknown shapes and other hosts: no card, and nothing asked of ServiceNow.
 	calls := len(w.sn.Requests("/api/now/table/"))
 	for _, link := range []string{
-		base + "/change_request.do?sys_id=" + bobs,
 		base + "/incident.do?sys_id=" + bobs + "^ORactive=true",
 		base + "/kb_view.do?sysparm_article=KB0010002^ORnumberISNOTEMPTY",
 		"https://evil.example/incident.do?sys_id=" + bobs,

@@ -11,11 +11,10 @@ import (
 
 	"snowbot/bot"
 	"snowbot/bot/chat/cards"
-	"snowbot/servicenow"
 )
 
 // unknown answers text that is no command: a greeting or thanks kindly, a
-// question that names an incident with the incident, a typo with the command
+// number (alone, or in a question) with its record, a typo with the command
 // it is closest to, and anything else with how to find out.
 func (c *Conversation) unknown(ctx context.Context, t *bot.Turn, name, text string) error {
 	words := strings.FieldsFunc(strings.ToLower(cleanText(text)), func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
@@ -25,11 +24,19 @@ func (c *Conversation) unknown(ctx context.Context, t *bot.Turn, name, text stri
 	case len(words) > 0 && len(words) <= 4 && thanks[words[0]]:
 		return c.reply(ctx, t, bot.Text("You're welcome! Type **help** whenever you want to see what I can do."))
 	}
-	if number, ok := servicenow.FindIncidentNumber(text); ok {
-		return c.showIncident(ctx, t, number)
+	if _, number, ok := c.prefixes().Find(text); ok {
+		return c.show(ctx, t, number) // a number alone, or a question that names one
+	}
+	if _, _, known, ok := c.prefixes().Table(name); ok && !known && len(words) == 1 {
+		_, _, answer := c.recordNumber(name, "show CHG0030001")
+		return c.reply(ctx, t, *answer)
 	}
 	if near := closestCommand(name, words); near != "" {
 		return c.reply(ctx, t, bot.Text(fmt.Sprintf("I don't know the command \"%s\". Did you mean **%s**? Type **help** to see what I can do.", cards.Plain(cards.Clip(name, 40)), near)))
+	}
+	if len(words) > 3 {
+		// A sentence, not a mistyped command.
+		return c.reply(ctx, t, bot.Text("I work with commands, such as **incidents**, **create** followed by what is wrong, or a record number. Type **help** to see them all."))
 	}
 	return c.reply(ctx, t, bot.Text(fmt.Sprintf("I don't know the command \"%s\". Type **help** to see what I can do.", cards.Plain(cards.Clip(name, 40)))))
 }

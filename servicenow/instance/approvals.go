@@ -4,22 +4,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"strconv"
 	"time"
 
 	"snowbot/servicenow/events"
 )
-
-// Task is a record that can wait for approval: a change request, a requested
-// item or a request (incidents are tasks too, but none waits for approval here).
-type Task struct {
-	Table                           string // change_request, sc_req_item or sc_request
-	SysID, Number, ShortDescription string
-	OpenedBy, RequestedFor, CatItem string // sys_ids
-	Created                         time.Time
-	Risk                            int       // change_request: 1 Very High … 4 Low
-	Start, End                      time.Time // change_request: the planned window
-}
 
 // Approval is a sysapproval_approver record: one approver's decision on a task.
 type Approval struct {
@@ -38,18 +26,12 @@ type Approval struct {
 type CatItem struct{ SysID, Name string }
 
 var (
-	tableLabels    = map[string]string{"change_request": "Change Request", "sc_req_item": "Requested Item", "sc_request": "Request", "incident": "Incident"}
 	approvalLabels = map[string]string{"requested": "Requested", "approved": "Approved", "rejected": "Rejected",
 		"no_longer_required": "No Longer Required", "not_requested": "Not Yet Requested", "cancelled": "Cancelled"}
 	riskLabels = map[int]string{1: "Very High", 2: "High", 3: "Moderate", 4: "Low"}
 )
 
 func init() {
-	taskFields := []string{"sys_id", "number", "short_description", "sys_class_name", "opened_by", "requested_for", "sys_created_on"}
-	tableFields["task"] = taskFields
-	tableFields["change_request"] = append(append([]string(nil), taskFields...), "risk", "start_date", "end_date")
-	tableFields["sc_req_item"] = append(append([]string(nil), taskFields...), "cat_item")
-	tableFields["sc_request"] = taskFields
 	tableFields["sc_cat_item"] = []string{"sys_id", "name"}
 	tableFields["sysapproval_approver"] = []string{"sys_id", "state", "approver", "sysapproval", "document_id", "source_table",
 		"group", "sys_created_on", "sys_updated_on", "sys_updated_by", "comments"}
@@ -95,27 +77,6 @@ func date(t time.Time) field {
 	return plain(t.UTC().Format(dateLayout))
 }
 
-// taskRecord needs s.mu held.
-func (s *Instance) taskRecord(t *Task) record {
-	r := record{
-		"sys_id":            plain(t.SysID),
-		"number":            plain(t.Number),
-		"short_description": plain(t.ShortDescription),
-		"sys_class_name":    {value: t.Table, display: tableLabels[t.Table]},
-		"opened_by":         s.ref("sys_user", t.OpenedBy),
-		"requested_for":     s.ref("sys_user", t.RequestedFor),
-		"sys_created_on":    date(t.Created),
-	}
-	switch t.Table {
-	case "change_request":
-		r["risk"] = field{value: strconv.Itoa(t.Risk), display: riskLabels[t.Risk]}
-		r["start_date"], r["end_date"] = date(t.Start), date(t.End)
-	case "sc_req_item":
-		r["cat_item"] = s.ref("sc_cat_item", t.CatItem)
-	}
-	return r
-}
-
 // approvalRecord needs s.mu held.
 func (s *Instance) approvalRecord(a *Approval) record {
 	t := s.taskByID(a.Task)
@@ -136,47 +97,6 @@ func (s *Instance) approvalRecord(a *Approval) record {
 		"sys_updated_by": plain(a.UpdatedBy),
 		"comments":       {journal: true, display: s.journalText(a.Comments, "Comments")},
 	}
-}
-
-func (s *Instance) taskByID(id string) *Task {
-	for _, t := range s.tasks {
-		if t.SysID == id {
-			return t
-		}
-	}
-	return nil
-}
-
-// canReadTask: agents read every task; others those they opened, are the
-// subject of, or are asked to approve.
-func (s *Instance) canReadTask(u *User, t *Task) bool {
-	if u.ITIL || t.OpenedBy == u.SysID || t.RequestedFor == u.SysID {
-		return true
-	}
-	for _, a := range s.approvals {
-		if a.Task == t.SysID && a.Approver == u.SysID {
-			return true
-		}
-	}
-	return false
-}
-
-// taskRows are the readable rows of a task table ("task" is all of them).
-func (s *Instance) taskRows(table string, user *User) []record {
-	var out []record
-	for _, t := range s.tasks {
-		if (table == "task" || t.Table == table) && s.canReadTask(user, t) {
-			out = append(out, s.taskRecord(t))
-		}
-	}
-	if table == "task" {
-		for _, i := range s.incidents {
-			if canRead(user, i) {
-				out = append(out, s.incidentRecord(i))
-			}
-		}
-	}
-	return out
 }
 
 // approvalRows are the approvals user may read: their own (agents read all).

@@ -125,3 +125,7 @@ func (s *Instance) ChangeIncident(number, byUserName string, fields map[string]s
 	s.emit(incidentEvents(&before, inc, by.SysID)...)
 	return nil
 }
+
+// taskEvents are the events of a task's change; snowbot's business rules
+// send none for these tables yet.
+func taskEvents(before, after *Task, actor string) []events.Event { return nil }

@@ -243,6 +243,15 @@ func (s *Instance) write(w http.ResponseWriter, method, table, id string, body [
 			return nil, st, msg, detail
 		}
 		return s.incidentRecord(inc), http.StatusOK, "", ""
+	case patch && id != "" && slices.Contains(taskTables, table):
+		t := s.taskByID(id)
+		if t == nil || t.Table != table || !s.canReadTask(user, t) {
+			return nil, http.StatusNotFound, "No Record found", "Record doesn't exist or ACL restricts the record retrieval"
+		}
+		if st, msg, detail := s.updateTask(t, body, user); st != http.StatusOK {
+			return nil, st, msg, detail
+		}
+		return s.byID(table, id, user), http.StatusOK, "", ""
 	case patch && id != "" && table == "sysapproval_approver":
 		a, st, msg, detail := s.decide(id, body, user)
 		if st != http.StatusOK {
@@ -283,8 +292,10 @@ func (s *Instance) rows(table string, user *User) []record {
 		for _, g := range s.groups {
 			out = append(out, record{"sys_id": {value: g.SysID, display: g.SysID}, "name": {value: g.Name, display: g.Name}})
 		}
-	case "task", "change_request", "sc_req_item", "sc_request":
+	case "task", "change_request", "change_task", "problem", "problem_task", "sc_request", "sc_req_item", "sc_task":
 		out = s.taskRows(table, user)
+	case "sys_documentation":
+		out = documentation()
 	case "sc_cat_item":
 		for _, c := range s.catItems {
 			out = append(out, record{"sys_id": plain(c.SysID), "name": plain(c.Name)})
@@ -456,6 +467,10 @@ func (s *Instance) apply(inc *Incident, in incidentWrite, user *User, creating b
 			return http.StatusForbidden, "Operation Failed",
 				"Data Policy Exception: \n Resolution code is mandatory and must be a valid choice; Resolution notes is mandatory"
 		}
+	}
+	if creating && inc.Urgency == 1 && strings.TrimSpace(inc.Description) == "" {
+		// The demo's data policy: whoever reports something urgent says more.
+		return http.StatusForbidden, "Operation Failed", "Data Policy Exception: \n Description is mandatory when Urgency is 1 - High"
 	}
 	now := time.Now().UTC().Truncate(time.Second)
 	if v, ok := in.str("comments"); ok && v != "" {

@@ -4,7 +4,8 @@
 // create form, the approvals card and a click on Approve, and the
 // notification that arrives when the demo's agent comments on the new
 // incident, a search of the message extension whose result is shared, a card
-// with a date, an empty search and a link unfurled in the Link Unfurling dialog.
+// with a date, an empty search, a link unfurled in the Link Unfurling dialog,
+// and an incident created from a message with the message action.
 // Saves a screenshot of every step.
 //
 // usage: node playground-drive.mjs PLAYGROUND_URL SCREENSHOT_DIR
@@ -190,6 +191,30 @@ try {
   await dialog.getByRole("button", { name: "Send to Conversation" }).click();
   await page.locator(".ac-adaptiveCard", { hasText: "Laptop does not connect" }).last().waitFor();
   console.log("unfurled INC0010001");
+
+  // A message action: "Create incident" on a message of the chat opens the
+  // form prefilled from it; sent, the new incident's card lands in the
+  // compose box, ready to post.
+  const said = "The badge reader at the north door is dead since 9";
+  await say(said);
+  const mine = page.locator("div", { has: page.getByText(said, { exact: true }) })
+    .filter({ has: page.getByRole("button", { name: "Show more information" }) }).last();
+  await mine.getByRole("button", { name: "Show more information" }).first().click();
+  await page.getByRole("menuitem", { name: "Action Command" }).click();
+  await page.getByPlaceholder("Input command id or leave blanks").fill("createIncidentFromMessage");
+  await page.getByRole("button", { name: "Create", exact: true }).click();
+  const actionForm = page.getByRole("dialog").locator(".ac-adaptiveCard");
+  await actionForm.getByRole("button", { name: "Create incident" }).waitFor();
+  const prefilled = await actionForm.locator("input").first().inputValue();
+  if (prefilled !== said) throw new Error(`the form's short description is "${prefilled}", not the message`);
+  await shot("message-action-form");
+  await actionForm.getByRole("button", { name: "Create incident" }).click();
+  const inserted = page.locator(".ac-adaptiveCard", { hasText: said }).filter({ hasText: "Open in ServiceNow" }).last();
+  await inserted.waitFor();
+  const fromMessage = (await inserted.innerText()).match(/INC\d{7}/)?.[0];
+  if (!fromMessage) throw new Error("the message action's card shows no incident number");
+  await shot("message-action-result");
+  console.log(`created ${fromMessage} from a message`);
 } catch (err) {
   await shot("failure").catch(() => {});
   console.error(`step ${step + 1} failed: ${err.message}`);
