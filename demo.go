@@ -83,20 +83,50 @@ Chat with it in Microsoft 365 Agents Playground, in another terminal:
   npx --yes %s -e %s/api/messages -c msteams
 
 Then type: help, incidents (sign in, then send the code), incident INC0010001, create Printer jams
-(a few seconds later %s takes it on and comments: a notification arrives), approvals (and press Approve)
+(a few seconds later %s takes it on and comments: a notification arrives), approvals (and press Approve),
+watch %s (%s works on it and comments every %s). In the Playground's General channel:
+@snowbot subscribe change_request priority<=2 (a post, then replies in its thread).
 Ctrl-C stops everything.
 
-`, public, sn.BaseURL, demoUser.Name, demoUser.UserName, playgroundPackage, public, sn.User(demoAgent).Name)
+`, public, sn.BaseURL, demoUser.Name, demoUser.UserName, playgroundPackage, public, sn.User(demoAgent).Name,
+		demoChange, sn.User(demoAgent).Name, demoChangeEvery)
 	log, flush := newLogger(stdout, cfg)
 	defer flush()
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
 	go stopWithParent(ctx, stop)
+	go workOnTheChange(ctx, sn, stderr)
 	if err := serve(ctx, cfg, log, listeners); err != nil {
 		fmt.Fprintln(stderr, "snowbot demo:", err)
 		return 1
 	}
 	return 0
+}
+
+// The demo's change: the agent works on it and comments every
+// demoChangeEvery, so that watching it (or a channel subscribed to changes)
+// shows something within seconds.
+const (
+	demoChange      = "CHG0030003"
+	demoChangeEvery = 15 * time.Second
+)
+
+// workOnTheChange has the agent comment on the demo's change until ctx ends.
+func workOnTheChange(ctx context.Context, sn *instance.Instance, stderr io.Writer) {
+	steps := []string{"Patched the first mail gateway; traffic looks normal.", "Second gateway patched. Moving on to the third.",
+		"Third gateway done. Two to go.", "All gateways patched; watching the queues for an hour.", "Queues are back to normal levels."}
+	t := time.NewTicker(demoChangeEvery)
+	defer t.Stop()
+	for i := 0; ; i++ {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if err := sn.ChangeTask(demoChange, demoAgent, map[string]string{"comments": steps[i%len(steps)]}); err != nil {
+			fmt.Fprintln(stderr, "snowbot demo:", err)
+		}
+	}
 }
 
 // stopWithParent stops the demo when the process that started it ends: `go

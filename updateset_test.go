@@ -112,7 +112,9 @@ func buildUpdateSet(dir string) ([]byte, error) {
 	} {
 		id := stableID("property " + p.name)
 		records = append(records, record{table: "sys_properties", sysID: id, name: p.name, kind: "System Property", target: p.name, fields: [][2]string{
-			{"description", p.description}, {"ignore_cache", "false"}, {"is_private", "true"}, {"name", p.name},
+			// Not private: an import skips private properties. The admin ticks
+			// Private once the secret is set (deploy/README.md).
+			{"description", p.description}, {"ignore_cache", "false"}, {"is_private", "false"}, {"name", p.name},
 			{"read_roles", "admin"}, {"suffix", "snowbot"}, {"sys_class_name", "sys_properties"}, {"sys_id", id},
 			{"sys_name", p.name}, {"sys_update_name", "sys_properties_" + id}, {"type", p.kind}, {"value", ""}, {"write_roles", "admin"},
 		}})
@@ -139,7 +141,7 @@ func buildUpdateSet(dir string) ([]byte, error) {
 	b.WriteString(`<sys_remote_update_set action="INSERT_OR_UPDATE">` + "\n")
 	for _, f := range [][2]string{
 		{"application_name", "Global"}, {"application_scope", "global"},
-		{"description", "snowbot: signed change events from incidents and approvals, so that people hear of them in Microsoft Teams. See deploy/README.md."},
+		{"description", "snowbot: signed change events from incidents, changes, problems, requested items, catalog tasks and approvals, so that people and channels hear of them in Microsoft Teams. See deploy/README.md."},
 		{"name", setName}, {"remote_sys_id", setID}, {"state", "loaded"}, {"sys_class_name", "sys_remote_update_set"}, {"sys_id", setID},
 	} {
 		fmt.Fprintf(&b, "<%s>%s</%s>\n", f[0], esc(f[1]), f[0])

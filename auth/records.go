@@ -5,6 +5,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
+	"math/rand/v2"
 	"time"
 
 	"snowbot/auth/store"
@@ -49,6 +51,51 @@ func (r *Records) PutIfAbsent(ctx context.Context, name string, value []byte, tt
 	key, subject := r.key(name)
 	return r.s.cfg.Store.PutRecordIfAbsent(ctx, key, r.s.sealer.Seal(kindRecord, subject, value), ttl)
 }
+
+// Update changes the value under name with edit, atomically across
+// instances: edit gets the value as it is (nil when there is none) and
+// returns the new one, and is called again when another instance changed the
+// value meanwhile. It returns what was kept.
+func (r *Records) Update(ctx context.Context, name string, ttl time.Duration, edit func(cur []byte) ([]byte, error)) ([]byte, error) {
+	key, subject := r.key(name)
+	st := r.s.cfg.Store
+	for try := 0; ; try++ {
+		sealed, err := st.GetRecord(ctx, key)
+		var cur []byte
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			sealed = nil
+		case err != nil:
+			return nil, err
+		default:
+			if cur, err = r.s.sealer.Open(kindRecord, subject, sealed); err != nil {
+				cur = nil // sealed under a retired key: as good as gone
+			}
+		}
+		next, err := edit(cur)
+		if err != nil {
+			return nil, err
+		}
+		ok, err := st.SwapRecord(ctx, key, sealed, r.s.sealer.Seal(kindRecord, subject, next), ttl)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			return next, nil
+		}
+		if try == maxUpdateTries {
+			return nil, fmt.Errorf("%w: the record kept changing under %d updates", ErrUnavailable, maxUpdateTries)
+		}
+		select { // another instance got there first: read again, a moment later
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(time.Duration(rand.IntN(10*(try+1))) * time.Millisecond):
+		}
+	}
+}
+
+// maxUpdateTries bounds how often Update reads again after losing a race.
+const maxUpdateTries = 50
 
 // Get returns the value under name, or ErrNoRecord.
 func (r *Records) Get(ctx context.Context, name string) ([]byte, error) {

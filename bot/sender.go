@@ -68,7 +68,8 @@ func (s *Sender) TenantAllowed(tenant string) bool {
 // moment it was given. Call it before each Notify, and again when the send
 // could not go out at that moment (see OnTime).
 func (s *Sender) Pace(ctx context.Context, ref schema.ConversationReference) (time.Time, error) {
-	if err := s.pace(ctx, "conversation:"+ref.ServiceURL+" "+ref.Conversation.ID, conversationLimits, s.conversations); err != nil {
+	// A channel's threads are one conversation to Teams' limits.
+	if err := s.pace(ctx, "conversation:"+ref.ServiceURL+" "+ChannelOf(ref.Conversation.ID), conversationLimits, s.conversations); err != nil {
 		return time.Time{}, err
 	}
 	if err := s.pace(ctx, "tenant:"+ref.Conversation.TenantID, tenantLimits, s.tenants); err != nil {

@@ -124,6 +124,28 @@ func (t *Turn) Personal() bool {
 	return !c.IsGroup && (c.ConversationType == "" || c.ConversationType == "personal")
 }
 
+// InChannel reports whether the turn comes from a team's channel.
+func (t *Turn) InChannel() bool { return t.Activity.Conversation.ConversationType == "channel" }
+
+// ChannelReference is where new posts to the turn's channel go: its
+// conversation without the thread (";messageid=…") the turn came from.
+func (t *Turn) ChannelReference() schema.ConversationReference {
+	ref := t.Reference()
+	ref.ActivityID = ""
+	ref.Conversation.ID = ChannelOf(ref.Conversation.ID)
+	return ref
+}
+
+// ChannelOf is a channel conversation id without its thread.
+func ChannelOf(conversationID string) string {
+	id, _, _ := strings.Cut(conversationID, ";messageid=")
+	return id
+}
+
+// ThreadOf is the conversation id of the thread that a channel post with
+// this activity id starts: replies posted to it appear under the post.
+func ThreadOf(channelID, postID string) string { return ChannelOf(channelID) + ";messageid=" + postID }
+
 // Reply sends a message into the turn's conversation and returns its id.
 func (t *Turn) Reply(ctx context.Context, m Message) (string, error) {
 	return t.sender.Send(ctx, t.Reference(), m)

@@ -55,6 +55,9 @@ func ParsePrefixes(setting string) (Prefixes, error) {
 	return p, nil
 }
 
+// ValidTable reports whether s can be a table's name (incident, u_custom_table).
+func ValidTable(s string) bool { return tablePattern.MatchString(s) }
+
 // Table finds the table of a record number (any case) and returns the number
 // in upper case. known is false for a number whose prefix names no table; ok
 // is false for text that is not a number at all.

@@ -26,6 +26,8 @@ type TaskRecord struct {
 	Active           bool
 	// Fields are the table's own key fields, in order, those the person may read.
 	Fields []Field
+	// Comments are its customer-visible comments, newest first, when they were read.
+	Comments []JournalEntry
 	// has says which fields the answer held: a field the person may not read
 	// is left out of it.
 	has map[string]bool
@@ -70,6 +72,9 @@ func taskRecordFrom(table string, r Record) TaskRecord {
 	for name := range r {
 		t.has[name] = true
 	}
+	if c, ok := r["comments"]; ok {
+		t.Comments = ParseJournal(c.Display, r.displayOffset("sys_updated_on"))
+	}
 	for _, name := range keyFields[table] {
 		if _, ok := r[name]; !ok {
 			continue // not the person's to read
@@ -103,6 +108,16 @@ func (s *Session) RecordByNumber(ctx context.Context, table, number string) (Tas
 // RecordByID reads a record of table by its sys_id.
 func (s *Session) RecordByID(ctx context.Context, table, sysID string) (TaskRecord, error) {
 	r, err := s.Get(ctx, table, sysID, Params{Fields: recordFields(table), DisplayValue: "all"})
+	if err != nil {
+		return TaskRecord{}, err
+	}
+	return taskRecordFrom(table, r), nil
+}
+
+// RecordNews reads a record of table by its sys_id with its comments: what a
+// notification about it shows.
+func (s *Session) RecordNews(ctx context.Context, table, sysID string) (TaskRecord, error) {
+	r, err := s.Get(ctx, table, sysID, Params{Fields: append(recordFields(table), "comments"), DisplayValue: "all"})
 	if err != nil {
 		return TaskRecord{}, err
 	}

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"snowbot/test/fakebotframework"
 )
 
 // What deploy/servicenow ships is run for real: its business rules and script
@@ -23,17 +25,23 @@ func TestTheShippedBusinessRulesSendEventsTheBotTakes(t *testing.T) {
 	approval := approvalID(t, w.sn, "RITM0010001", "ada.lovelace")
 	incident := map[string]any{"sys_id": inc.SysID, "number": inc.Number, "caller_id": adaID, "assigned_to": beth,
 		"watch_list": sysIDOf(t, w.sn, "bob.smith") + ",someone.outside@example.com"}
+	chg, _ := w.sn.Task("CHG0030001")
+	prb, _ := w.sn.Task("PRB0040003")
+	change := map[string]any{"sys_id": chg.SysID, "number": chg.Number, "assigned_to": sysIDOf(t, w.sn, "david.miller"), "watch_list": adaID}
+	problem := map[string]any{"sys_id": prb.SysID, "number": prb.Number, "assigned_to": ""}
 	fixture := map[string]any{
 		"properties": map[string]string{"snowbot.events_url": w.eventsURL(), "snowbot.webhook_secret": w.env["SERVICENOW_WEBHOOK_SECRET"]},
 		"user":       beth,
 		"records":    map[string]any{"incident": map[string]any{inc.SysID: incident}},
 		"scenarios": []map[string]any{
 			{"name": "state and priority change", "table": "incident", "operation": "update", "record": incident, "changed": []string{"state", "priority", "work_notes"}},
-			{"name": "a comment", "table": "sys_journal_field", "operation": "insert",
-				"record": map[string]any{"sys_id": strings.Repeat("5", 32), "name": "incident", "element": "comments", "element_id": inc.SysID, "value": "On it."}},
-			{"name": "a work note", "table": "sys_journal_field", "operation": "insert",
-				"record": map[string]any{"sys_id": strings.Repeat("6", 32), "name": "incident", "element": "work_notes", "element_id": inc.SysID}},
+			{"name": "a comment", "table": "incident", "operation": "update", "record": incident, "changed": []string{"comments"}},
+			{"name": "a work note", "table": "incident", "operation": "update", "record": incident, "changed": []string{"work_notes"}},
 			{"name": "a description edit", "table": "incident", "operation": "update", "record": incident, "changed": []string{"description"}},
+			{"name": "a new change", "table": "change_request", "operation": "insert", "record": change},
+			{"name": "a problem nobody is assigned", "table": "problem", "operation": "update", "record": problem, "changed": []string{"state"}},
+			{"name": "a journal entry", "table": "sys_journal_field", "operation": "insert",
+				"record": map[string]any{"sys_id": strings.Repeat("5", 32), "name": "incident", "element": "comments", "element_id": inc.SysID}},
 			{"name": "an approval requested", "table": "sysapproval_approver", "operation": "insert",
 				"record": map[string]any{"sys_id": approval, "state": "requested", "approver": adaID}},
 			{"name": "an approval decided", "table": "sysapproval_approver", "operation": "update",
@@ -53,6 +61,7 @@ func TestTheShippedBusinessRulesSendEventsTheBotTakes(t *testing.T) {
 		Sent []struct {
 			Scenario, Rule, Endpoint, Method, Body string
 			Headers                                map[string]string
+			Async                                  bool
 		}
 		Log []string
 	}
@@ -63,12 +72,13 @@ func TestTheShippedBusinessRulesSendEventsTheBotTakes(t *testing.T) {
 	for _, s := range run.Sent {
 		perScenario[s.Scenario]++
 	}
-	for name, want := range map[string]int{"state and priority change": 2, "a comment": 1, "a work note": 0, "a description edit": 0,
-		"an approval requested": 1, "an approval decided": 0, "self-check": 1} {
+	for name, want := range map[string]int{"state and priority change": 1, "a comment": 1, "a work note": 0, "a description edit": 0,
+		"a new change": 1, "a problem nobody is assigned": 1, "a journal entry": 0, "an approval requested": 1, "an approval decided": 0, "self-check": 1} {
 		if perScenario[name] != want {
 			t.Errorf("%s: %d requests, want %d", name, perScenario[name], want)
 		}
 	}
+	events := map[string]string{}
 	for _, s := range run.Sent {
 		req, _ := http.NewRequest(s.Method, s.Endpoint, strings.NewReader(s.Body))
 		for k, v := range s.Headers {
@@ -92,11 +102,29 @@ func TestTheShippedBusinessRulesSendEventsTheBotTakes(t *testing.T) {
 			if e["actor"] != beth || strings.Contains(s.Body, "someone.outside") {
 				t.Errorf("%s: event %s", s.Scenario, s.Body)
 			}
+			if !s.Async {
+				t.Errorf("%s: sent waiting for the answer: a bot outage would hold ServiceNow's worker", s.Scenario)
+			}
 		}
+		events[s.Scenario] = s.Body
 	}
-	// Ada hears once of the incident (the rules' events coalesce) and gets the approval card.
-	first, second := w.next(ada), w.next(ada)
-	mustContain(t, "Ada's notifications", headline(first)+"\n"+headline(second), "INC0010001: state, priority changed, and a new comment")
-	mustContain(t, "Ada's notifications", first.JSON()+second.JSON(), "RITM0010001", `"verb":"approve"`)
+	for scenario, want := range map[string]string{
+		"state and priority change":    `"event":"updated"`,
+		"a comment":                    `"event":"commented"`,
+		"a new change":                 `"table":"change_request"`,
+		"a problem nobody is assigned": `"recipients":[]`,
+	} {
+		mustContain(t, scenario, events[scenario], want)
+	}
+	mustContain(t, "the change's recipients", events["a new change"], `"event":"created"`, sysIDOf(t, w.sn, "david.miller"), adaID)
+	// Ada hears once of the incident (its events coalesce), of the change
+	// whose watch list names her, and gets the approval card.
+	got := []fakebotframework.Activity{w.next(ada), w.next(ada), w.next(ada)}
+	all, heads := "", ""
+	for _, m := range got {
+		all, heads = all+m.JSON(), heads+headline(m)+"\n"
+	}
+	mustContain(t, "Ada's notifications", heads, "INC0010001: state, priority changed, and a new comment", "New change request CHG0030001")
+	mustContain(t, "Ada's notifications", all, "RITM0010001", `"verb":"approve"`)
 	w.quiet(ada, 3*time.Second)
 }

@@ -220,17 +220,27 @@ func processCPU(t testing.TB, p *botProcess) time.Duration {
 
 // processRSS is a process's resident memory.
 func processRSS(t testing.TB, p *botProcess) int64 {
+	rss, _ := processMemory(t, p)
+	return rss
+}
+
+// processMemory is a process's resident memory, now and at its peak.
+func processMemory(t testing.TB, p *botProcess) (rss, peak int64) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, line := range strings.Split(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
-			return kb << 10
+		name, rest, _ := strings.Cut(line, ":")
+		kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+		switch name {
+		case "VmRSS":
+			rss = kb << 10
+		case "VmHWM":
+			peak = kb << 10
 		}
 	}
-	return 0
+	return rss, peak
 }
 
 // selfCPU is the CPU time this test process (the fakes and the driver) has used so far.

@@ -56,6 +56,12 @@ type Store interface {
 	// PutRecordIfAbsent keeps it only if the key holds nothing (or only an
 	// expired record), atomically across instances. It reports whether it did.
 	PutRecordIfAbsent(ctx context.Context, key string, sealed []byte, ttl time.Duration) (bool, error)
+	// SwapRecord replaces the record under key only if it is still exactly
+	// old (nil: only if there is none), atomically across instances, keeping
+	// the new one for ttl (0: until deleted); it reports whether it did. A
+	// read, a change and a swap make an update that no other instance's
+	// update can undo.
+	SwapRecord(ctx context.Context, key string, old, sealed []byte, ttl time.Duration) (bool, error)
 	// GetRecord returns the record, or ErrNotFound.
 	GetRecord(ctx context.Context, key string) ([]byte, error)
 	// DeleteRecord forgets it; deleting nothing is not an error.

@@ -23,8 +23,11 @@ type Command struct {
 	// Public commands are answered where they are asked; every other one in
 	// the person's 1:1 chat, where only they see it.
 	Public bool
+	// Channel commands are answered in the team channel where they are
+	// asked (and explain themselves anywhere else).
+	Channel bool
 	// Menu: in the command menu of the Teams app package, which shows at most
-	// ten; every command is in help.
+	// twelve; every command is in help.
 	Menu bool
 	run  func(c *Conversation, ctx context.Context, t *bot.Turn, rest string) error
 }
@@ -49,7 +52,7 @@ func init() {
 		{Name: "create", Usage: "create Printer jams", Description: "Create an incident with you as the caller.", Menu: true, run: (*Conversation).create},
 		{Name: "comment", Usage: "comment INC0010001 Any news?", Description: "Add a comment the caller (or requester) can see, to any record.", Menu: true,
 			run: (*Conversation).commentTyped},
-		{Name: "resolve", Usage: "resolve INC0010001 Replaced the cable", Description: "Resolve an incident.", Menu: true,
+		{Name: "resolve", Usage: "resolve INC0010001 Replaced the cable", Description: "Resolve an incident.",
 			run: func(c *Conversation, ctx context.Context, t *bot.Turn, rest string) error {
 				number, notes := splitFirst(rest)
 				return c.answer(ctx, t, c.resolve(ctx, t, number, notes, false))
@@ -63,10 +66,16 @@ func init() {
 			run: func(c *Conversation, ctx context.Context, t *bot.Turn, rest string) error {
 				return c.decideTyped(ctx, t, true, rest)
 			}},
-		{Name: "reject", Usage: "reject CHG0030001 Not this quarter", Description: "Reject it, saying why.", Menu: true,
+		{Name: "reject", Usage: "reject CHG0030001 Not this quarter", Description: "Reject it, saying why.",
 			run: func(c *Conversation, ctx context.Context, t *bot.Turn, rest string) error {
 				return c.decideTyped(ctx, t, false, rest)
 			}},
+		{Name: "watch", Usage: "watch CHG0030001", Description: "Hear about every change to a record.", Menu: true, run: (*Conversation).watchRecord},
+		{Name: "unwatch", Usage: "unwatch CHG0030001", Description: "Stop hearing about it.", run: (*Conversation).unwatchRecord},
+		{Name: "watching", Usage: "watching", Description: "List the records you watch.", run: (*Conversation).listWatches},
+		{Name: "subscribe", Usage: "subscribe incident priority<=2", Description: "In a team channel: post the records of a table that match a filter, with a thread per record.", Channel: true, run: (*Conversation).subscribe},
+		{Name: "subscriptions", Usage: "subscriptions", Description: "In a team channel: list its subscriptions.", Channel: true, run: (*Conversation).listSubscriptions},
+		{Name: "unsubscribe", Usage: "unsubscribe 1", Description: "In a team channel: end one of its subscriptions.", Channel: true, run: (*Conversation).unsubscribe},
 		{Name: "kb", Usage: "kb vpn password", Description: "Find published knowledge articles.", Menu: true, run: (*Conversation).searchKnowledge},
 		{Name: "notifications", Usage: "notifications [on|off]", Description: "Show, or turn on or off, messages when your incidents change or approvals wait for you, and the last ones sent.", Menu: true,
 			run: (*Conversation).notifications},
@@ -120,7 +129,7 @@ func (c *Conversation) onCommand(ctx context.Context, t *bot.Turn, text string) 
 	switch {
 	case cmd == nil:
 		return c.unknown(ctx, t, name, text)
-	case !t.Personal() && !cmd.Public:
+	case !t.Personal() && !cmd.Public && !cmd.Channel:
 		return c.answerPrivately(ctx, t, text)
 	}
 	return cmd.run(c, ctx, t, rest)

@@ -50,6 +50,8 @@ type sealedRecords interface {
 	Put(ctx context.Context, name string, value []byte, ttl time.Duration) error
 	PutIfAbsent(ctx context.Context, name string, value []byte, ttl time.Duration) (bool, error)
 	Delete(ctx context.Context, name string) error
+	// Update changes a value with edit, atomically across instances (edit may be called again).
+	Update(ctx context.Context, name string, ttl time.Duration, edit func(cur []byte) ([]byte, error)) ([]byte, error)
 }
 
 // records are the records of subject.
@@ -155,9 +157,13 @@ func (c *Conversation) forgetContact(ctx context.Context, user string, id auth.I
 }
 
 // forgetPerson forgets, at sign-out, everything kept to reach the person:
-// their contact, the link from their ServiceNow identity, what they were sent.
+// their contact, the link from their ServiceNow identity, what they follow,
+// what they were sent.
 func (c *Conversation) forgetPerson(ctx context.Context, user string, id auth.Identity) error {
 	if err := c.forgetContact(ctx, user, id); err != nil {
+		return err
+	}
+	if err := c.forgetWatches(ctx, user); err != nil {
 		return err
 	}
 	return c.records(user).Delete(ctx, recordHistory)

@@ -196,6 +196,7 @@ func (c *Conversation) composeSignIn(ctx context.Context, t *bot.Turn, state str
 	switch {
 	case err == nil:
 		c.signedIn(ctx, user, done.Identity)
+		c.resumeSubscriptionsOf(ctx, user, postFrom(t))
 		return bot.InvokeResponse{}, false
 	case errors.As(err, &wrong):
 		return bot.ComposeMessage(fmt.Sprintf("That sign-in code is not right (%d tries left). Search again to sign in.", wrong.Left)), true

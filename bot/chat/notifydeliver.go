@@ -59,12 +59,17 @@ func (nw *news) add(q queued) {
 	}
 	nw.ids = append(nw.ids, e.ID)
 	nw.created = nw.created || e.Event == events.Created
-	nw.comment = nw.comment || e.Event == events.Commented
+	nw.comment = nw.comment || e.Event == events.Commented || slices.Contains(e.Changed, "comments")
 	for _, f := range e.Changed {
 		if f != "comments" && !slices.Contains(nw.fields, f) {
 			nw.fields = append(nw.fields, f)
 		}
 	}
+}
+
+// change is what the news says happened.
+func (nw news) change() cards.Change {
+	return cards.Change{Created: nw.created, Fields: nw.fields, Commented: nw.comment}
 }
 
 // decodeBatch reads the events of a batch, skipping what cannot be read.
@@ -84,70 +89,72 @@ func decodeBatch(b Batch) []queued {
 	return out
 }
 
-// toldKey names the mark that says recipient was told of event.
-func toldKey(event, recipient string) string {
-	h := sha256.Sum256([]byte("told\x00" + event + "\x00" + recipient))
+// toldKey names the mark that says target (a person, "user:<key>", or a
+// channel subscription, "subscription:<id>") was told of event.
+func toldKey(event, target string) string {
+	h := sha256.Sum256([]byte("told\x00" + event + "\x00" + target))
 	return "told:" + hex.EncodeToString(h[:])
 }
 
-// deliver tells each recipient of a batch's events what concerns them, in
-// one message each, and says what is left to do.
+// deliver tells each person a batch concerns what concerns them, in one
+// message each, and each subscribed channel in the record's thread, and says
+// what is left to do.
 func (n *Notifier) deliver(ctx context.Context, b Batch) batchResult {
 	log := n.Conversation.Log
 	list := decodeBatch(b)
-	var table, sysID string
-	perRecipient := map[string]*news{}
-	var order []string
-	expired := map[string]int{} // event id → recipients never reached
-	for _, q := range list {
-		e := q.Event
-		table, sysID = e.Table, e.SysID
-		for _, r := range e.Recipients {
-			if r == e.Actor {
-				continue // nobody is told what they did themselves
-			}
-			if time.Since(q.Accepted) > deliveryWindow {
-				expired[e.ID]++
-				continue
-			}
-			nw := perRecipient[r]
-			if nw == nil {
-				nw = &news{}
-				perRecipient[r] = nw
-				order = append(order, r)
-			}
-			nw.add(q)
-		}
+	if len(list) == 0 {
+		return batchResult{}
 	}
-	n.dropExpired(ctx, list, expired)
+	table, sysID := list[0].Event.Table, list[0].Event.SysID
+	a := n.audienceOf(ctx, list, table, sysID)
+	n.dropExpired(ctx, a.expired)
 
 	var (
 		mu  sync.Mutex
-		res batchResult
+		res = a.pending
 		wg  sync.WaitGroup
 	)
-	for _, r := range order {
+	run := func(oldest time.Time, work func() (delivery, time.Duration)) {
 		select {
 		case n.reading <- struct{}{}:
 		case <-ctx.Done():
 		}
 		if ctx.Err() != nil {
 			mu.Lock()
-			res.add(notYet, 0, perRecipient[r].oldest)
+			res.add(notYet, 0, oldest)
 			mu.Unlock()
-			continue
+			return
 		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			defer func() { <-n.reading }()
-			d, after := n.deliverTo(ctx, log.With("table", table), r, table, sysID, *perRecipient[r])
+			d, after := work()
 			mu.Lock()
-			res.add(d, after, perRecipient[r].oldest)
+			res.add(d, after, oldest)
 			mu.Unlock()
 		}()
 	}
+	for _, user := range a.order {
+		nw := *a.people[user]
+		run(nw.oldest, func() (delivery, time.Duration) {
+			return n.deliverTo(ctx, log.With("table", table), user, table, sysID, nw)
+		})
+	}
+	for _, s := range a.channels {
+		nw, expired := channelNews(list, s)
+		for _, id := range expired {
+			a.expired[id] = append(a.expired[id], "subscription:"+s.ID)
+		}
+		if len(nw.ids) == 0 {
+			continue
+		}
+		run(nw.oldest, func() (delivery, time.Duration) {
+			return n.deliverToChannel(ctx, log.With("table", table), s, table, sysID, nw)
+		})
+	}
 	wg.Wait()
+	n.dropExpired(ctx, a.expired)
 	return res
 }
 
@@ -162,20 +169,15 @@ func (r *batchResult) add(d delivery, after time.Duration, oldest time.Time) {
 	}
 }
 
-// dropExpired gives up on recipients an event could not reach within
-// deliveryWindow: one ERROR line per event, then marks, so that it is not
-// said again.
-func (n *Notifier) dropExpired(ctx context.Context, list []queued, expired map[string]int) {
-	for _, q := range list {
-		count := expired[q.Event.ID]
-		if count == 0 {
-			continue
-		}
-		var keys []string
-		for _, r := range q.Event.Recipients {
-			if r != q.Event.Actor {
-				keys = append(keys, toldKey(q.Event.ID, r))
-			}
+// dropExpired gives up on what an event could not reach within
+// deliveryWindow: one ERROR line per event with how many it never reached,
+// then marks, so that it is not said again.
+func (n *Notifier) dropExpired(ctx context.Context, expired map[string][]string) {
+	for id, targets := range expired {
+		delete(expired, id)
+		keys := make([]string, len(targets))
+		for i, t := range targets {
+			keys[i] = toldKey(id, t)
 		}
 		marked, err := n.Queue.Marked(ctx, keys)
 		if err != nil {
@@ -188,19 +190,19 @@ func (n *Notifier) dropExpired(ctx context.Context, list []queued, expired map[s
 			}
 		}
 		if untold > 0 {
-			n.Conversation.Log.ErrorContext(ctx, "notification dropped: it could not be delivered within 24 hours", "event", q.Event.ID, "count", untold)
+			n.Conversation.Log.ErrorContext(ctx, "notification dropped: it could not be delivered within 24 hours", "event", id, "count", untold)
 		}
 		_ = n.Queue.Mark(ctx, keys, toldMemory)
 	}
 }
 
-// deliverTo tells one recipient, if they are signed in, have a chat with the
+// deliverTo tells one person, if they are signed in, have a chat with the
 // bot, want to hear, are of an allowed tenant and may read the record, and
 // have not been told already. Reasons for telling nobody are logged without
 // naming the person or the record.
-func (n *Notifier) deliverTo(ctx context.Context, log *slog.Logger, recipient, table, sysID string, nw news) (delivery, time.Duration) {
+func (n *Notifier) deliverTo(ctx context.Context, log *slog.Logger, user, table, sysID string, nw news) (delivery, time.Duration) {
 	c := n.Conversation
-	user, contact, err := c.contactOf(ctx, recipient)
+	contact, err := c.contact(ctx, user)
 	switch {
 	case errors.Is(err, auth.ErrNoRecord):
 		log.DebugContext(ctx, "notification not sent: the recipient is not signed in to snowbot")
@@ -226,7 +228,7 @@ func (n *Notifier) deliverTo(ctx context.Context, log *slog.Logger, recipient, t
 	}
 	keys := make([]string, len(nw.ids))
 	for i, id := range nw.ids {
-		keys[i] = toldKey(id, recipient)
+		keys[i] = toldKey(id, "user:"+user)
 	}
 	marked, err := n.Queue.Marked(ctx, keys)
 	if err != nil {
@@ -253,49 +255,19 @@ func (n *Notifier) deliverTo(ctx context.Context, log *slog.Logger, recipient, t
 	return n.send(ctx, log, user, ref, keys, msg, contact.Told, card.Fallback)
 }
 
-// send sends a notification and marks its events as told. Only one send is
-// under way in a process at any time, and the next starts only once the
-// marks of the last are kept: so a crash repeats at most the one message
-// whose send it cut short, as the delivery guarantee promises. (Reading,
-// the slow part, goes on for many recipients at once.)
+// send sends a personal notification and marks its events as told.
 func (n *Notifier) send(ctx context.Context, log *slog.Logger, user string, ref schema.ConversationReference, keys []string, msg bot.Message, hinted bool, summary string) (delivery, time.Duration) {
 	c := n.Conversation
-	for {
-		at, err := n.Sender.Pace(ctx, ref)
-		if err != nil {
-			return notYet, 0
-		}
-		select {
-		case n.sending <- struct{}{}:
-		case <-ctx.Done():
-			return notYet, 0
-		}
-		if bot.OnTime(at) {
-			break
-		}
-		<-n.sending // late for its moment: take another
-	}
-	_, err := n.Sender.Notify(ctx, ref, msg)
-	if err == nil {
-		n.keepMarks(ctx, log, keys)
-	}
-	<-n.sending
+	_, err := n.post(ctx, log, ref, keys, msg, nil)
 	if err != nil {
-		final, after := bot.SendFailure(err)
-		switch {
-		case errors.Is(err, bot.ErrConversationGone):
+		if errors.Is(err, bot.ErrConversationGone) {
 			log.InfoContext(ctx, "the recipient's chat no longer takes messages (the app was removed); skipping them until they write again")
 			c.chats.forget(user) // their next message keeps the chat again
 			if _, err := c.updateContact(ctx, user, func(ct *Contact) { ct.Gone = true }); err != nil {
 				log.WarnContext(ctx, "could not note that a chat is gone", "error", err)
 			}
-			return neverTold, 0
-		case final:
-			log.ErrorContext(ctx, "notification not sent: Teams refused it", "error", err)
-			return neverTold, 0
 		}
-		log.WarnContext(ctx, "notification delayed: Teams did not take it now", "error", err)
-		return notYet, after
+		return sendOutcome(ctx, log, err)
 	}
 	if !hinted {
 		if _, err := c.updateContact(ctx, user, func(ct *Contact) { ct.Told = true }); err != nil {
@@ -306,27 +278,91 @@ func (n *Notifier) send(ctx context.Context, log *slog.Logger, user string, ref 
 	return told, 0
 }
 
+// sendOutcome says what a failed post means for its delivery.
+func sendOutcome(ctx context.Context, log *slog.Logger, err error) (delivery, time.Duration) {
+	if errors.Is(err, errNotSentNow) {
+		return notYet, 0
+	}
+	final, after := bot.SendFailure(err)
+	switch {
+	case errors.Is(err, bot.ErrConversationGone):
+		return neverTold, 0
+	case final:
+		log.ErrorContext(ctx, "notification not sent: Teams refused it", "error", err)
+		return neverTold, 0
+	}
+	log.WarnContext(ctx, "notification delayed: Teams did not take it now", "error", err)
+	return notYet, after
+}
+
+// errNotSentNow is a post that did not start: its moment did not come before
+// the work was cut short.
+var errNotSentNow = errors.New("not sent: the work was cut short")
+
+// post sends msg to the conversation of ref and returns the new activity's
+// id; once it went out, kept (when given) keeps what must be kept of it (the
+// thread a channel post starts), and the told marks are written. Only one
+// post is under way in a process at any time, and the next starts only once
+// the marks of the last are kept: so a crash repeats at most the one message
+// whose send it cut short, as the delivery guarantee promises. (Reading, the
+// slow part, goes on for many recipients at once.)
+func (n *Notifier) post(ctx context.Context, log *slog.Logger, ref schema.ConversationReference, keys []string, msg bot.Message, kept func(id string)) (string, error) {
+	for {
+		at, err := n.Sender.Pace(ctx, ref)
+		if err != nil {
+			return "", errNotSentNow
+		}
+		select {
+		case n.sending <- struct{}{}:
+		case <-ctx.Done():
+			return "", errNotSentNow
+		}
+		if bot.OnTime(at) {
+			break
+		}
+		<-n.sending // late for its moment: take another
+	}
+	defer func() { <-n.sending }()
+	id, err := n.Sender.Notify(ctx, ref, msg)
+	if err != nil {
+		return "", err
+	}
+	if kept != nil {
+		kept(id)
+	}
+	n.keepMarks(ctx, log, keys)
+	return id, nil
+}
+
 // keepMarks writes the told marks of a message that went out, trying until
 // the store takes them: a message sent but not marked would be sent again.
 func (n *Notifier) keepMarks(ctx context.Context, log *slog.Logger, keys []string) {
+	n.keep(ctx, log, "the marks of a sent notification", func(ctx context.Context) error {
+		return n.Queue.Mark(ctx, keys, toldMemory)
+	})
+}
+
+// keep writes what a message that went out left to keep (what, in the log),
+// trying until the store takes it, or until shutdown gives up.
+func (n *Notifier) keep(ctx context.Context, log *slog.Logger, what string, write func(ctx context.Context) error) {
 	ctx = context.WithoutCancel(ctx)
 	pause := 100 * time.Millisecond
 	for try := 1; ; try++ {
-		mctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		err := n.Queue.Mark(mctx, keys, toldMemory)
+		wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		err := write(wctx)
 		cancel()
 		if err == nil {
 			if try > 1 {
-				log.InfoContext(ctx, "the store took the marks of a sent notification again")
+				log.InfoContext(ctx, "the store took "+what+" again")
 			}
 			return
 		}
 		if try == 1 {
-			log.WarnContext(ctx, "a sent notification cannot be marked yet; trying until the store answers", "error", err)
+			log.WarnContext(ctx, what+" cannot be kept yet; trying until the store answers", "error", err)
 		}
 		select {
 		case <-n.abandon:
-			log.ErrorContext(ctx, "a sent notification could not be marked before shutdown; it may be sent again", "error", err)
+			log.ErrorContext(ctx, what+" could not be kept before shutdown; the message may be sent again", "error", err)
 			return
 		case <-time.After(pause):
 		}
@@ -346,7 +382,7 @@ func (n *Notifier) read(ctx context.Context, user string, ref schema.Conversatio
 		if err != nil {
 			return cards.Card{}, false, err
 		}
-		return cards.IncidentNews(v, inc, cards.Change{Created: nw.created, Fields: nw.fields, Commented: nw.comment}), true, nil
+		return cards.IncidentNews(v, inc, nw.change()), true, nil
 	case events.TableApproval:
 		a, err := s.ApprovalByID(ctx, sysID)
 		if err != nil {
@@ -357,5 +393,9 @@ func (n *Notifier) read(ctx context.Context, user string, ref schema.Conversatio
 		}
 		return cards.ApprovalCard(v, a, cards.Note{}, []string{ref.User.ID}), true, nil
 	}
-	return cards.Card{}, false, nil
+	r, err := s.RecordNews(ctx, table, sysID)
+	if err != nil {
+		return cards.Card{}, false, err
+	}
+	return cards.RecordNews(v, r, nw.change()), true, nil
 }

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/infracloudio/msbotbuilder-go/schema"
+
 	"snowbot/auth"
 	"snowbot/bot"
 	"snowbot/bot/chat/cards"
@@ -71,6 +73,7 @@ func (c *Conversation) completeSignIn(ctx context.Context, t *bot.Turn, code str
 		return err
 	}
 	c.signedIn(ctx, user, saved.Identity)
+	c.resumeSubscriptionsOf(ctx, user, postFrom(t))
 	if err := c.reply(ctx, t, bot.Text("You're signed in to ServiceNow.")); err != nil {
 		return err
 	}
@@ -93,6 +96,14 @@ func (c *Conversation) completeSignIn(ctx context.Context, t *bot.Turn, code str
 		return c.onCommand(ctx, target, r.Text)
 	}
 	return nil
+}
+
+// postFrom posts to any conversation through the turn's channel.
+func postFrom(t *bot.Turn) func(ctx context.Context, ref schema.ConversationReference, m bot.Message) error {
+	return func(ctx context.Context, ref schema.ConversationReference, m bot.Message) error {
+		_, err := t.ResumedAt(ref).Reply(ctx, m)
+		return err
+	}
 }
 
 // signedIn makes the ServiceNow identity a person just signed in as lead to
@@ -131,6 +142,9 @@ func (c *Conversation) signOut(ctx context.Context, t *bot.Turn) error {
 	c.chats.forget(user)
 	if err == nil {
 		err = c.forgetPerson(ctx, user, id)
+	}
+	if err == nil {
+		c.pauseSubscriptionsOf(ctx, user, postFrom(t))
 	}
 	switch {
 	case errors.Is(err, auth.ErrSignInRequired):

@@ -14,7 +14,6 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -63,12 +62,30 @@ type ResourceResponse struct {
 
 // ActivitiesURL is where a new activity for the conversation is posted;
 // with replyToID it is the reply-to-activity endpoint.
+// A channel thread's conversation id is the channel's with
+// ";messageid=<its first post>": posted to, a message becomes a reply in it.
 func ActivitiesURL(serviceURL, conversationID, replyToID string) string {
-	u := strings.TrimRight(serviceURL, "/") + "/v3/conversations/" + url.PathEscape(conversationID) + "/activities"
+	u := strings.TrimRight(serviceURL, "/") + "/v3/conversations/" + pathSegment(conversationID) + "/activities"
 	if replyToID != "" {
-		u += "/" + url.PathEscape(replyToID)
+		u += "/" + pathSegment(replyToID)
 	}
 	return u
+}
+
+// pathSegment escapes what may not stand in a URL path segment, and keeps
+// what may (";" and "=" of a thread's ";messageid=", ":" and "@" of Teams'
+// ids) as Teams writes it.
+func pathSegment(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("-._~!$&'()*+,;=:@", c) >= 0 {
+			b.WriteByte(c)
+			continue
+		}
+		fmt.Fprintf(&b, "%%%02X", c)
+	}
+	return b.String()
 }
 
 // Send posts a new activity to its conversation (as a reply when ReplyToID is set)

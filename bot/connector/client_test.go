@@ -71,7 +71,7 @@ func TestRetriesThrottlingHonouringRetryAfter(t *testing.T) {
 	if ns.waits[1] < baseDelay || ns.waits[1] > 2*baseDelay {
 		t.Errorf("second wait %s, want backoff between %s and %s", ns.waits[1], baseDelay, 2*baseDelay)
 	}
-	if want := "/amer/v3/conversations/19:abc@thread.tacv2%3Bmessageid=42/activities/1700"; path != want {
+	if want := "/amer/v3/conversations/19:abc@thread.tacv2;messageid=42/activities/1700"; path != want {
 		t.Errorf("path %s, want %s", path, want)
 	}
 }
@@ -224,5 +224,15 @@ func TestCachedTokenRenewsFiveMinutesBeforeExpiry(t *testing.T) {
 	_, _ = c.Token(context.Background())
 	if fetches.Load() != 4 {
 		t.Errorf("Invalidate did not force a fetch")
+	}
+}
+
+func TestActivitiesURLKeepsAThreadsMessageID(t *testing.T) {
+	got := ActivitiesURL("https://smba.trafficmanager.net/emea/", "19:abc@thread.tacv2;messageid=1733300000000", "")
+	if want := "https://smba.trafficmanager.net/emea/v3/conversations/19:abc@thread.tacv2;messageid=1733300000000/activities"; got != want {
+		t.Errorf("got %s, want %s", got, want)
+	}
+	if got := ActivitiesURL("https://x/", "a/b?c#d e%", "1"); got != "https://x/v3/conversations/a%2Fb%3Fc%23d%20e%25/activities/1" {
+		t.Errorf("got %s", got)
 	}
 }

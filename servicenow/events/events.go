@@ -44,10 +44,16 @@ const (
 	ApprovalRequested = "approval_requested"
 )
 
-// kinds are the events each table may send.
-var kinds = map[string][]string{
-	TableIncident: {Created, Updated, Commented},
-	TableApproval: {ApprovalRequested},
+// kinds are the events a table may send: approvals are requested, and any
+// other table's records are created, updated or commented on.
+func kinds(table string) []string {
+	switch {
+	case table == TableApproval:
+		return []string{ApprovalRequested}
+	case fieldPattern.MatchString(table):
+		return []string{Created, Updated, Commented}
+	}
+	return nil
 }
 
 // The limits of an event.
@@ -182,14 +188,18 @@ func (e Event) valid() error {
 	switch {
 	case e.ID == "" || len(e.ID) > maxID || !idPattern.MatchString(e.ID):
 		return errors.New("id: must be 1 to 100 letters, digits or ._:-")
-	case kinds[e.Table] == nil:
-		return fmt.Errorf("table: must be %s or %s", TableIncident, TableApproval)
+	case kinds(e.Table) == nil:
+		return fmt.Errorf("table: must be a table name, such as %s, change_request or %s", TableIncident, TableApproval)
 	case !sysIDPattern.MatchString(e.SysID):
 		return errors.New("sys_id: must be 32 lowercase hexadecimal digits")
-	case !slices.Contains(kinds[e.Table], e.Event):
-		return fmt.Errorf("event: must be one of %s for %s", strings.Join(kinds[e.Table], ", "), e.Table)
-	case len(e.Recipients) == 0 || len(e.Recipients) > MaxRecipients:
-		return fmt.Errorf("recipients: must name 1 to %d users", MaxRecipients)
+	case !slices.Contains(kinds(e.Table), e.Event):
+		return fmt.Errorf("event: must be one of %s for %s", strings.Join(kinds(e.Table), ", "), e.Table)
+	case e.Recipients == nil:
+		return errors.New("recipients: required (an empty list when only watchers and channel subscriptions are concerned)")
+	case len(e.Recipients) > MaxRecipients:
+		return fmt.Errorf("recipients: at most %d users", MaxRecipients)
+	case e.Table == TableApproval && len(e.Recipients) == 0:
+		return errors.New("recipients: an approval names its approver")
 	case e.Actor != "" && !sysIDPattern.MatchString(e.Actor):
 		return errors.New("actor: must be a sys_id")
 	case len(e.Changed) > maxChanged:

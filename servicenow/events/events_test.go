@@ -53,13 +53,19 @@ func TestParseIsStrict(t *testing.T) {
 	if e, err := Parse([]byte(good)); err != nil || e.Changed[0] != "state" {
 		t.Fatalf("a good event: %v", err)
 	}
+	// Any table; recipients may be empty (only watchers and channels are concerned).
+	change := strings.Replace(strings.Replace(good, `"incident"`, `"change_request"`, 1), `["`+id+`"]`, `[]`, 1)
+	if e, err := Parse([]byte(change)); err != nil || e.Table != "change_request" || len(e.Recipients) != 0 {
+		t.Fatalf("a change for nobody in particular: %v", err)
+	}
 	bad := map[string]string{
 		"unknown field":           strings.Replace(good, `"changed"`, `"text":"hi","changed"`, 1),
-		"unknown table":           strings.Replace(good, `"incident"`, `"sys_user"`, 1),
+		"not a table name":        strings.Replace(good, `"incident"`, `"incident^ORactive=true"`, 1),
 		"unknown event":           strings.Replace(good, `"updated"`, `"deleted"`, 1),
 		"event of another table":  strings.Replace(good, `"updated"`, `"approval_requested"`, 1),
 		"short sys_id":            strings.Replace(good, `"sys_id":"`+id, `"sys_id":"0123`, 1),
-		"no recipients":           strings.Replace(good, `["`+id+`"]`, `[]`, 1),
+		"no recipients":           strings.Replace(good, `"recipients":["`+id+`"],`, ``, 1),
+		"an approval for nobody":  `{"id":"e-2","table":"sysapproval_approver","sys_id":"` + id + `","event":"approval_requested","recipients":[]}`,
 		"a query as recipient":    strings.Replace(good, `["`+id+`"]`, `["javascript:gs.getUserID()"]`, 1),
 		"no id":                   strings.Replace(good, `"e-1"`, `""`, 1),
 		"two values":              good + good,

@@ -53,6 +53,7 @@ type Instance struct {
 	groups    []*Group
 	incidents []*Incident
 	nextInc   int
+	nextTask  int // the last number given to a task AddTask made
 	tasks     []*Task
 	approvals []*Approval
 	catItems  []*CatItem

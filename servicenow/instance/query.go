@@ -3,14 +3,15 @@ package instance
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
 
 // The subset of ServiceNow's encoded queries the fake understands:
 // conditions field=value, field!=value, fieldLIKEvalue, fieldSTARTSWITHvalue,
-// fieldINa,b, fieldISEMPTY, fieldISNOTEMPTY, field>=value (dates and numbers as
-// text), and the keyword search 123TEXTQUERY321=words; joined by ^ (and), ^OR (or
+// fieldINa,b, fieldISEMPTY, fieldISNOTEMPTY, field>=value, <=, > and < (numbers
+// as numbers, dates as text), and the keyword search 123TEXTQUERY321=words; joined by ^ (and), ^OR (or
 // with the previous condition) and ^NQ (a new query, or-ed with the others);
 // ORDERBYfield and ORDERBYDESCfield; and the values javascript:gs.getUserID()
 // and javascript:gs.beginningOfToday(). Anything else is refused as an invalid
@@ -41,7 +42,7 @@ const (
 	beginningToday = "javascript:gs.beginningOfToday()"
 )
 
-var operators = []string{"ISNOTEMPTY", "ISEMPTY", "STARTSWITH", "LIKE", "!=", ">=", "IN", "="}
+var operators = []string{"ISNOTEMPTY", "ISEMPTY", "STARTSWITH", "LIKE", "!=", ">=", "<=", ">", "<", "IN", "="}
 
 func parseQuery(encoded string, fields []string) (*query, error) {
 	q := &query{}
@@ -169,8 +170,8 @@ func (c condition) matches(get func(name string) string, user *User) bool {
 		return strings.Contains(strings.ToLower(v), strings.ToLower(want))
 	case "STARTSWITH":
 		return strings.HasPrefix(strings.ToLower(v), strings.ToLower(want))
-	case ">=":
-		return v != "" && v >= want
+	case ">=", "<=", ">", "<":
+		return v != "" && compare(v, want, c.op)
 	case "IN":
 		return slices.Contains(strings.Split(want, ","), v)
 	case "ISEMPTY":
@@ -179,4 +180,41 @@ func (c condition) matches(get func(name string) string, user *User) bool {
 		return v != ""
 	}
 	return false
+}
+
+// compare orders two values as numbers when both are, and as text otherwise.
+func compare(a, b, op string) bool {
+	x, errA := strconv.ParseFloat(a, 64)
+	y, errB := strconv.ParseFloat(b, 64)
+	cmp := strings.Compare(a, b)
+	if errA == nil && errB == nil {
+		cmp = 0
+		if x < y {
+			cmp = -1
+		} else if x > y {
+			cmp = 1
+		}
+	}
+	switch op {
+	case ">=":
+		return cmp >= 0
+	case "<=":
+		return cmp <= 0
+	case ">":
+		return cmp > 0
+	}
+	return cmp < 0
+}
+
+// leadingKey is the sys_id or number every match must have, when the query
+// is one group whose first condition is sys_id= or number= alone (nil otherwise).
+func (q *query) leadingKey() *key {
+	if len(q.groups) != 1 || len(q.groups[0]) == 0 || len(q.groups[0][0]) != 1 {
+		return nil
+	}
+	c := q.groups[0][0][0]
+	if c.op != "=" || (c.field != "sys_id" && c.field != "number") || strings.HasPrefix(c.value, "javascript:") {
+		return nil
+	}
+	return &key{c.field, c.value}
 }

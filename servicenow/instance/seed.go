@@ -263,6 +263,32 @@ func (s *Instance) AddIncident(callerUserName, shortDescription string) string {
 	return inc.Number
 }
 
+// AddTask creates an open record of a task table (change_request, problem,
+// …) opened by the user with this user_name, and returns its number and sys_id.
+func (s *Instance) AddTask(table, openedByUserName, shortDescription string, priority int) (number, sysID string) {
+	u := s.findUser(openedByUserName)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	prefix := map[string]string{"change_request": "CHG", "problem": "PRB", "sc_req_item": "RITM", "sc_task": "SCTASK", "change_task": "CTASK",
+		"problem_task": "PTASK", "sc_request": "REQ"}[table]
+	if prefix == "" {
+		prefix = "TASK"
+	}
+	s.nextTask++
+	now := time.Now().UTC().Truncate(time.Second)
+	t := &Task{Table: table, SysID: randomHex(16), Number: fmt.Sprintf("%s%07d", prefix, 1000000+s.nextTask), ShortDescription: shortDescription,
+		State: 1, Priority: priority, OpenedBy: u.SysID, Created: now, Updated: now}
+	if table == "change_request" {
+		t.State, t.Type, t.Risk = -5, "normal", 3
+	}
+	if table == "problem" {
+		t.State = 101
+	}
+	s.tasks = append(s.tasks, t)
+	s.emit(taskEvents(nil, t, u.SysID)...)
+	return t.Number, t.SysID
+}
+
 // AddUser adds a person to the instance, an agent (with the itil role) or
 // not, and returns their record.
 func (s *Instance) AddUser(userName, name string, itil bool) User {

@@ -146,10 +146,10 @@ func (s *Instance) canReadTask(u *User, t *Task) bool {
 
 // taskRows are the readable rows of a task table ("task" is all of them),
 // without the fields only agents may read, for others.
-func (s *Instance) taskRows(table string, user *User) []record {
+func (s *Instance) taskRows(table string, user *User, only *key) []record {
 	var out []record
 	for _, t := range s.tasks {
-		if (table == "task" || t.Table == table) && s.canReadTask(user, t) {
+		if (table == "task" || t.Table == table) && only.admits(t.SysID, t.Number) && s.canReadTask(user, t) {
 			r := s.taskRecord(t)
 			if !user.ITIL {
 				for f := range agentOnlyField {
@@ -161,7 +161,7 @@ func (s *Instance) taskRows(table string, user *User) []record {
 	}
 	if table == "task" {
 		for _, i := range s.incidents {
-			if canRead(user, i) {
+			if only.admits(i.SysID, i.Number) && canRead(user, i) {
 				out = append(out, s.incidentRecord(i))
 			}
 		}

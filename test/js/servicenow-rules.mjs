@@ -38,9 +38,10 @@ let scenario = "";
 let rule = "";
 
 // A GlideRecord stand-in over fields; changed lists what changed in this transaction.
-function glideRecord(table, fields, changed = []) {
+function glideRecord(table, fields, changed = [], operation = "update") {
   const r = {
     getTableName: () => table,
+    operation: () => operation,
     getUniqueValue: () => fields.sys_id,
     getValue: (f) => (fields[f] === undefined || fields[f] === "" ? null : String(fields[f])),
     get(id) {
@@ -95,6 +96,11 @@ const context = {
         sent.push({ scenario, rule, ...req });
         return { getStatusCode: () => 202, getBody: () => "" };
       };
+      // Through the ECC queue: the caller does not wait, and learns nothing of the answer.
+      this.executeAsync = () => {
+        sent.push({ scenario, rule, async: true, ...req });
+        return { getStatusCode: () => { throw new Error("an async request's answer was waited for"); } };
+      };
     },
   },
 };
@@ -114,7 +120,7 @@ for (const s of fixture.scenarios) {
     if (f.collection !== s.table || f.when !== "async" || f[`action_${s.operation}`] !== "true") continue;
     // On insert every field that has a value counts as changed, as in ServiceNow.
     const changed = s.operation === "insert" ? Object.keys(s.record) : s.changed || [];
-    context.current = glideRecord(s.table, { ...s.record }, changed);
+    context.current = glideRecord(s.table, { ...s.record }, changed, s.operation);
     context.previous = null; // async rules have no previous
     if (f.condition && !vm.runInContext(f.condition, context)) continue;
     rule = f.name;

@@ -155,6 +155,21 @@ func (s *Store) PutRecordIfAbsent(ctx context.Context, key string, sealed []byte
 	return put, err
 }
 
+func (s *Store) SwapRecord(ctx context.Context, key string, old, sealed []byte, ttl time.Duration) (bool, error) {
+	swapped := false
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketRecords)
+		_, _, cur, err := s.live(b, key)
+		switch {
+		case err != nil && old != nil, err == nil && (old == nil || !bytes.Equal(cur, old)):
+			return nil
+		}
+		swapped = true
+		return b.Put([]byte(key), encode(s.expiry(ttl), 0, sealed))
+	})
+	return swapped, err
+}
+
 func (s *Store) GetRecord(ctx context.Context, key string) ([]byte, error) {
 	var out []byte
 	err := s.db.View(func(tx *bolt.Tx) error {

@@ -187,6 +187,34 @@ func (s *Store) PutRecordIfAbsent(ctx context.Context, key string, sealed []byte
 	return ok, fail(err)
 }
 
+// swapRecord sets the record only if it is still exactly ARGV[1] (or, with
+// ARGV[3] = "absent", only if there is none); ARGV[4] is the ttl in ms, 0 for none.
+var swapRecord = redis.NewScript(`
+local cur = redis.call("GET", KEYS[1])
+if ARGV[3] == "absent" then
+  if cur then return 0 end
+elseif cur ~= ARGV[1] then
+  return 0
+end
+if tonumber(ARGV[4]) > 0 then
+  redis.call("SET", KEYS[1], ARGV[2], "PX", ARGV[4])
+else
+  redis.call("SET", KEYS[1], ARGV[2])
+end
+return 1`)
+
+func (s *Store) SwapRecord(ctx context.Context, key string, old, sealed []byte, ttl time.Duration) (bool, error) {
+	mode := "equal"
+	if old == nil {
+		mode = "absent"
+	}
+	n, err := swapRecord.Run(ctx, s.rdb, []string{s.recordKey(key)}, old, sealed, mode, max(ttl, 0).Milliseconds()).Int()
+	if err != nil {
+		return false, fail(err)
+	}
+	return n == 1, nil
+}
+
 func (s *Store) GetRecord(ctx context.Context, key string) ([]byte, error) {
 	b, err := s.rdb.Get(ctx, s.recordKey(key)).Bytes()
 	return b, fail(err)

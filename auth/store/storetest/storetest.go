@@ -214,6 +214,51 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		}
 	})
 
+	t.Run("a record is swapped only from what was read", func(t *testing.T) {
+		s := open(t)
+		if ok, err := s.SwapRecord(ctx, "list", nil, []byte("a"), 0); err != nil || !ok {
+			t.Fatalf("swap into nothing = %v, %v", ok, err)
+		}
+		if ok, err := s.SwapRecord(ctx, "list", nil, []byte("b"), 0); err != nil || ok {
+			t.Fatalf("swap into nothing over a record = %v, %v", ok, err)
+		}
+		if ok, err := s.SwapRecord(ctx, "list", []byte("x"), []byte("b"), 0); err != nil || ok {
+			t.Fatalf("swap from a value never read = %v, %v", ok, err)
+		}
+		// Twenty updates at once, each read, changed and swapped until it
+		// lands: none is lost.
+		var wg sync.WaitGroup
+		for i := range 20 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					cur, err := s.GetRecord(ctx, "list")
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					next := append(append([]byte(nil), cur...), byte('A'+i))
+					if ok, err := s.SwapRecord(ctx, "list", cur, next, time.Minute); err != nil || ok {
+						if err != nil {
+							t.Error(err)
+						}
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		if got, err := s.GetRecord(ctx, "list"); err != nil || len(got) != 21 {
+			t.Fatalf("after 20 swaps: %q, %v", got, err)
+		}
+		must(t, s.PutRecord(ctx, "brief", []byte("v"), 100*time.Millisecond))
+		time.Sleep(250 * time.Millisecond)
+		if ok, err := s.SwapRecord(ctx, "brief", nil, []byte("w"), 0); err != nil || !ok {
+			t.Fatalf("swap into an expired record = %v, %v", ok, err)
+		}
+	})
+
 	t.Run("queue batches what arrives under one key", func(t *testing.T) {
 		s := open(t)
 		enqueue(t, s, "incident:1", []byte("a"), 200*time.Millisecond)

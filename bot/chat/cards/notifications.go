@@ -78,12 +78,9 @@ func IncidentNews(v View, inc servicenow.Incident, c Change) Card {
 		fmt.Fprintf(&fb, "%s: %s\n", f.Title, f.Value)
 	}
 	if len(inc.Comments) > 0 {
-		latest := inc.Comments[0]
-		body = append(body,
-			Heading("Latest comment"),
-			Element{Type: "TextBlock", Wrap: true, IsSubtle: true, Size: "Small", Spacing: "Small", Text: Plain(latest.Author) + " · " + When(latest.At)},
-			Element{Type: "TextBlock", Wrap: true, Spacing: "None", Text: Plain(Clip(latest.Text, maxComment))})
-		fmt.Fprintf(&fb, "Latest comment, by %s (%s): %s\n", Plain(latest.Author), v.Reader.Time(latest.At), Plain(Clip(latest.Text, maxComment)))
+		elements, text := latestComment(v, inc.Comments[0])
+		body = append(body, elements...)
+		fb.WriteString(text)
 	}
 	fmt.Fprintf(&fb, "Open it in ServiceNow: %s\n", link)
 	return Card{
@@ -94,4 +91,15 @@ func IncidentNews(v View, inc servicenow.Incident, c Change) Card {
 		},
 		Fallback: fb.String(),
 	}
+}
+
+// latestComment shows a record's latest comment with its author and time,
+// and says it as a line of text.
+func latestComment(v View, c servicenow.JournalEntry) ([]Element, string) {
+	return []Element{
+			Heading("Latest comment"),
+			{Type: "TextBlock", Wrap: true, IsSubtle: true, Size: "Small", Spacing: "Small", Text: Plain(c.Author) + " · " + When(c.At)},
+			{Type: "TextBlock", Wrap: true, Spacing: "None", Text: Plain(Clip(c.Text, maxComment))},
+		},
+		fmt.Sprintf("Latest comment, by %s (%s): %s\n", Plain(c.Author), v.Reader.Time(c.At), Plain(Clip(c.Text, maxComment)))
 }

@@ -8,24 +8,47 @@
  * secret in the system property snowbot.webhook_secret (the same value as the
  * bot's SERVICENOW_WEBHOOK_SECRET), and posted to snowbot.events_url.
  *
- * Called from snowbot's async business rules; `new SnowbotEvents().check()`
- * in Scripts - Background tells whether the secret and URL are right.
+ * Called from snowbot's async business rules, one per table; `new
+ * SnowbotEvents().check()` in Scripts - Background tells whether the secret
+ * and URL are right.
  */
 var SnowbotEvents = Class.create();
 SnowbotEvents.prototype = {
     initialize: function() {},
 
-    /* An incident's event: its caller, assignee and watch list are told. */
-    incident: function(current, event, changed) {
-        var people = [current.getValue('caller_id'), current.getValue('assigned_to')]
+    /*
+     * A record's save, as one event: created, or the fields snowbot follows
+     * that changed (state, priority, assigned_to, comments). An incident's
+     * caller, assignee and watch list are told; another task's assignee and
+     * watch list. Watchers and channel subscriptions in Teams hear of every
+     * event, also one that names nobody.
+     */
+    record: function(current) {
+        var table = current.getTableName();
+        var changed = [];
+        var fields = ['state', 'priority', 'assigned_to', 'comments'];
+        for (var i = 0; i < fields.length; i++) {
+            if (current[fields[i]].changes())
+                changed.push(fields[i]);
+        }
+        var event = 'updated';
+        if (current.operation() == 'insert') {
+            event = 'created';
+            changed = [];
+        } else if (changed.length == 1 && changed[0] == 'comments') {
+            event = 'commented';
+        }
+        var people = [current.getValue('assigned_to')]
             .concat(String(current.getValue('watch_list') || '').split(','));
+        if (table == 'incident')
+            people.push(current.getValue('caller_id'));
         return this.send({
-            table: 'incident',
+            table: table,
             sys_id: current.getUniqueValue(),
             event: event,
             recipients: this._people(people),
             actor: gs.getUserID(),
-            changed: changed || []
+            changed: changed
         });
     },
 
@@ -40,22 +63,45 @@ SnowbotEvents.prototype = {
         });
     },
 
-    /* Signs and posts an event; returns the bot's HTTP status (202: taken). */
+    /*
+     * Signs and posts an event without waiting for the answer: the request
+     * goes out through the ECC queue (executeAsync), so a bot that is down
+     * or slow never holds this rule's scheduler worker.
+     */
     send: function(event) {
-        if (!event.recipients || event.recipients.length === 0)
-            return 0;
+        if (event.table == 'sysapproval_approver' && event.recipients.length === 0)
+            return false;
         event.id = gs.generateGUID();
         if (!event.actor)
             delete event.actor;
-        return this._post(JSON.stringify(event));
+        var request = this._request(JSON.stringify(event));
+        if (!request)
+            return false;
+        try {
+            request.executeAsync();
+            return true;
+        } catch (e) {
+            gs.warn('snowbot: a change event was not sent: ' + e);
+            return false;
+        }
     },
 
     /*
-     * Sends a signed body that is not an event: the bot answers 400 when the
+     * Sends a signed body that is not an event, and waits for the answer
+     * (run it in Scripts - Background): the bot answers 400 when the
      * signature is right (the secret matches) and 401 when it is not.
      */
     check: function() {
-        var status = this._post('{}');
+        var request = this._request('{}');
+        if (!request)
+            return 0;
+        var status = 0;
+        try {
+            status = request.execute().getStatusCode();
+        } catch (e) {
+            gs.warn('snowbot: ' + gs.getProperty('snowbot.events_url') + ' could not be reached: ' + e);
+            return 0;
+        }
         if (status == 400)
             gs.info('snowbot: the URL and the secret are right');
         else if (status == 401)
@@ -65,12 +111,13 @@ SnowbotEvents.prototype = {
         return status;
     },
 
-    _post: function(body) {
+    /* A signed request for body, or null when the properties are not set. */
+    _request: function(body) {
         var url = gs.getProperty('snowbot.events_url');
         var secret = gs.getProperty('snowbot.webhook_secret');
         if (!url || !secret) {
             gs.warn('snowbot: set the system properties snowbot.events_url and snowbot.webhook_secret');
-            return 0;
+            return null;
         }
         var timestamp = String(Math.floor(new GlideDateTime().getNumericValue() / 1000));
         var mac = new GlideCertificateEncryption().generateMac(
@@ -83,16 +130,7 @@ SnowbotEvents.prototype = {
         request.setRequestHeader('X-Snowbot-Timestamp', timestamp);
         request.setRequestHeader('X-Snowbot-Signature', 'v1=' + this._hex(mac));
         request.setRequestBody(body);
-        try {
-            var response = request.execute();
-            var status = response.getStatusCode();
-            if (status != 202 && body != '{}')
-                gs.warn('snowbot: the bot answered ' + status + ' to a change event: ' + response.getBody());
-            return status;
-        } catch (e) {
-            gs.warn('snowbot: a change event was not sent: ' + e);
-            return 0;
-        }
+        return request;
     },
 
     /* The sys_user sys_ids among values, each once (a watch list may also hold e-mail addresses). */

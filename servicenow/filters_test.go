@@ -1,0 +1,45 @@
+package servicenow
+
+import (
+	"errors"
+	"testing"
+)
+
+func TestParseFilter(t *testing.T) {
+	for _, c := range []struct {
+		in     string
+		fields []string
+	}{
+		{"priority<=2^assignment_group.name=Network", []string{"priority", "assignment_group"}},
+		{"active=true^priorityIN1,2^ORurgency=1^EQ", []string{"active", "priority", "urgency"}},
+		{"assigned_to=javascript:gs.getUserID()^ORDERBYDESCsys_updated_on", []string{"assigned_to", "sys_updated_on"}},
+		{"short_descriptionLIKEvpn^stateISNOTEMPTY", []string{"short_description", "state"}},
+		{"123TEXTQUERY321=printer", nil},
+	} {
+		f, err := ParseFilter(c.in)
+		if err != nil {
+			t.Errorf("%s: %v", c.in, err)
+			continue
+		}
+		if len(f.fields) != len(c.fields) {
+			t.Errorf("%s: fields %v, want %v", c.in, f.fields, c.fields)
+			continue
+		}
+		for i := range c.fields {
+			if f.fields[i] != c.fields[i] {
+				t.Errorf("%s: fields %v, want %v", c.in, f.fields, c.fields)
+			}
+		}
+	}
+	for _, bad := range []string{"", "priority=1^NQactive=true", "priority=1\nactive=true", "Priority=1", "priority", "=1", "priority=1^^"} {
+		if _, err := ParseFilter(bad); !errors.Is(err, ErrBadFilter) {
+			t.Errorf("%q: accepted (%v)", bad, err)
+		}
+	}
+	// What snowbot puts first stays first: a filter can only narrow it.
+	f, _ := ParseFilter("priority<=2")
+	q, err := NewQuery().Eq("sys_id", "0123456789abcdef0123456789abcdef").Matching(f).Encode()
+	if err != nil || q != "sys_id=0123456789abcdef0123456789abcdef^priority<=2" {
+		t.Errorf("query %q, %v", q, err)
+	}
+}
