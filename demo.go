@@ -84,6 +84,7 @@ Chat with it in Microsoft 365 Agents Playground, in another terminal:
 
 Then type: help, incidents (sign in, then send the code), incident INC0010001, create Printer jams
 (a few seconds later %s takes it on and comments: a notification arrives), approvals (and press Approve),
+catalog (press Order, fill in the form, Order), requests,
 watch %s (%s works on it and comments every %s). In the Playground's General channel:
 @snowbot subscribe change_request priority<=2 (a post, then replies in its thread).
 Ctrl-C stops everything.

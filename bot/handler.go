@@ -33,6 +33,9 @@ type Handler interface {
 	// OnComposeSubmitAction answers the form of a message action when it is
 	// sent: the composeExtension/submitAction invoke.
 	OnComposeSubmitAction(ctx context.Context, t *Turn, a ComposeAction) InvokeResponse
+	// OnSearch answers the typeahead of a card's filtered choice set as the
+	// person types: the application/search invoke.
+	OnSearch(ctx context.Context, t *Turn, q SearchQuery) InvokeResponse
 }
 
 // Invoke names the bot answers.
@@ -43,6 +46,7 @@ const (
 	invokeComposeQueryLink   = "composeExtension/queryLink"
 	invokeComposeFetchTask   = "composeExtension/fetchTask"
 	invokeComposeSubmit      = "composeExtension/submitAction"
+	invokeSearch             = "application/search"
 )
 
 // route maps a non-invoke activity to its handler; other types are acknowledged and ignored.
@@ -109,6 +113,12 @@ func Invoke(ctx context.Context, h Handler, t *Turn) InvokeResponse {
 			return h.OnComposeFetchTask(ctx, t, a)
 		}
 		return h.OnComposeSubmitAction(ctx, t, a)
+	case invokeSearch:
+		q, err := readSearchQuery(v)
+		if err != nil {
+			return badInvoke(err)
+		}
+		return h.OnSearch(ctx, t, q)
 	default:
 		return InvokeResponse{Status: http.StatusNotImplemented}
 	}

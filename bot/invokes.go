@@ -96,6 +96,55 @@ func readComposeAction(value map[string]any) (ComposeAction, error) {
 	return a, nil
 }
 
+// SearchQuery is what a person typed into a card's filtered choice set whose
+// choices come from the bot (application/search).
+type SearchQuery struct {
+	Text    string // what was typed
+	Dataset string // the choice set's choices.data dataset: which list
+	Skip    int
+	Top     int // how many choices are wanted
+}
+
+func readSearchQuery(value map[string]any) (SearchQuery, error) {
+	var wire struct {
+		QueryText    string `json:"queryText"`
+		Dataset      string `json:"dataset"`
+		QueryOptions struct {
+			Skip int `json:"skip"`
+			Top  int `json:"top"`
+		} `json:"queryOptions"`
+	}
+	if err := decodeValue(value, &wire); err != nil {
+		return SearchQuery{}, err
+	}
+	return SearchQuery{Text: wire.QueryText, Dataset: wire.Dataset, Skip: wire.QueryOptions.Skip, Top: wire.QueryOptions.Top}, nil
+}
+
+// SearchResult is one choice of a typeahead: what is shown, and its value.
+type SearchResult struct {
+	Title string `json:"title"`
+	Value string `json:"value"`
+}
+
+// searchResponseType is the content type of a typeahead's answer.
+const searchResponseType = "application/vnd.microsoft.search.searchResponse"
+
+// SearchResults answers a typeahead with its choices (possibly none).
+func SearchResults(list []SearchResult) InvokeResponse {
+	if list == nil {
+		list = []SearchResult{}
+	}
+	return InvokeResponse{Status: http.StatusOK, Body: map[string]any{"statusCode": http.StatusOK, "type": searchResponseType,
+		"value": map[string]any{"results": list}}}
+}
+
+// SearchError answers a typeahead that found nothing to show because
+// something went wrong: Teams shows the message under the input.
+func SearchError(message string) InvokeResponse {
+	return InvokeResponse{Status: http.StatusOK, Body: map[string]any{"statusCode": http.StatusInternalServerError, "type": errorContentType,
+		"value": map[string]string{"code": "ServiceNowUnavailable", "message": message}}}
+}
+
 // decodeValue reads an invoke's value (the activity's JSON object) into v.
 func decodeValue(value map[string]any, v any) error {
 	raw, err := json.Marshal(value)

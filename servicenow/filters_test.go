@@ -43,3 +43,10 @@ func TestParseFilter(t *testing.T) {
 		t.Errorf("query %q, %v", q, err)
 	}
 }
+
+func TestIsCurrentUserIn(t *testing.T) {
+	q, err := NewQuery().Eq("active", "true").IsCurrentUserIn("requested_for", "opened_by").Encode()
+	if err != nil || q != "active=true^requested_for=javascript:gs.getUserID()^ORopened_by=javascript:gs.getUserID()" {
+		t.Errorf("%q, %v", q, err)
+	}
+}

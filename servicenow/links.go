@@ -50,6 +50,20 @@ func (l Links) Ref(ref RecordRef) string {
 	return l.Record(ref.Table, ref.SysID)
 }
 
+// CatalogItem is the Service Portal's page to order an item, for items the
+// bot cannot ask for in a card.
+func (l Links) CatalogItem(sysID string) string {
+	if !ValidSysID(sysID) {
+		return ""
+	}
+	return l.base + "/sp?id=sc_cat_item&sys_id=" + strings.ToLower(sysID)
+}
+
+// MyOpenRequests is the list of the signed-in person's open requested items.
+func (l Links) MyOpenRequests() string {
+	return l.base + "/sc_req_item_list.do?sysparm_query=active%3Dtrue%5Erequested_for%3Djavascript:gs.getUserID()%5EORopened_by%3Djavascript:gs.getUserID()"
+}
+
 // MyOpenIncidents is the list of the signed-in person's open incidents.
 func (l Links) MyOpenIncidents() string {
 	return l.base + "/incident_list.do?sysparm_query=caller_id%3Djavascript:gs.getUserID()%5Eactive%3Dtrue"

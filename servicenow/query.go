@@ -90,6 +90,22 @@ func (q *Query) IsCurrentUser(field string) *Query {
 	return q.script(field, "=javascript:gs.getUserID()")
 }
 
+// IsCurrentUserIn adds that one of fields is the signed-in user:
+// f1=<the user>^ORf2=<the user>…, evaluated by the instance.
+func (q *Query) IsCurrentUserIn(fields ...string) *Query {
+	parts := make([]string, len(fields))
+	for i, f := range fields {
+		if q.err == nil && !validField(f) {
+			q.err = fmt.Errorf("%w: field name %q", ErrUnsafeValue, f)
+		}
+		parts[i] = f + "=javascript:gs.getUserID()"
+	}
+	if q.err == nil && len(parts) > 0 {
+		q.terms = append(q.terms, strings.Join(parts, "^OR"))
+	}
+	return q
+}
+
 // StartsWith adds fieldSTARTSWITHvalue.
 func (q *Query) StartsWith(field, value string) *Query { return q.add(field, "STARTSWITH", value) }
 

@@ -28,6 +28,8 @@ type TaskRecord struct {
 	Fields []Field
 	// Comments are its customer-visible comments, newest first, when they were read.
 	Comments []JournalEntry
+	// Approvals are the approvals asked for on it, when they were read.
+	Approvals []Approval
 	// has says which fields the answer held: a field the person may not read
 	// is left out of it.
 	has map[string]bool

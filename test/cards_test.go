@@ -56,6 +56,19 @@ func TestEveryCardRendersWithTheOfficialRenderer(t *testing.T) {
 	_, resp := w.pressed(ada, "approve", map[string]any{"card": "approvals", "approval": approvalID(t, w.sn, "RITM0010001", "ada.lovelace")})
 	collected["approvals after a button"] = cardOf(t, resp)
 
+	w.say(ada, "catalog")
+	take("catalog", w.next(ada))
+	for kind, item := range map[string]string{"order form: laptop": "1", "order form: access": "4", "order in ServiceNow": "5"} {
+		w.submit(ada, map[string]any{"action": "order", "item": "ca00000000000000000000000000000" + item})
+		take(kind, w.next(ada))
+	}
+	w.submit(ada, map[string]any{"action": "orderNow", "item": "ca000000000000000000000000000002", "form": "cards-test", "v_size": "small"})
+	take("ordered", w.next(ada))
+	w.say(ada, "requests")
+	take("requests", w.next(ada))
+	w.say(ada, "show RITM0010001")
+	take("requested item with approvals", w.next(ada))
+
 	w.sn.Fail(fakeservicenow.Failure{Path: "/api/now/table/incident", Status: http.StatusTooManyRequests, RetryAfter: "60"})
 	w.say(ada, "incidents")
 	take("error: throttled", w.next(ada))

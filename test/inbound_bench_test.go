@@ -39,6 +39,9 @@ func (noopHandler) OnComposeFetchTask(context.Context, *bot.Turn, bot.ComposeAct
 func (noopHandler) OnComposeSubmitAction(context.Context, *bot.Turn, bot.ComposeAction) bot.InvokeResponse {
 	return bot.InvokeResponse{}
 }
+func (noopHandler) OnSearch(context.Context, *bot.Turn, bot.SearchQuery) bot.InvokeResponse {
+	return bot.InvokeResponse{}
+}
 
 // benchmarkInbound measures one activity through POST /api/messages: token
 // verification, parsing, and routing to a handler that does nothing.

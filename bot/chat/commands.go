@@ -62,7 +62,7 @@ func init() {
 			run: func(c *Conversation, ctx context.Context, t *bot.Turn, _ string) error {
 				return c.listApprovals(ctx, t)
 			}},
-		{Name: "approve", Usage: "approve CHG0030001 [comment]", Description: "Approve what waits for your approval on that record.", Menu: true,
+		{Name: "approve", Usage: "approve CHG0030001 [comment]", Description: "Approve what waits for your approval on that record.",
 			run: func(c *Conversation, ctx context.Context, t *bot.Turn, rest string) error {
 				return c.decideTyped(ctx, t, true, rest)
 			}},
@@ -76,6 +76,8 @@ func init() {
 		{Name: "subscribe", Usage: "subscribe incident priority<=2", Description: "In a team channel: post the records of a table that match a filter, with a thread per record.", Channel: true, run: (*Conversation).subscribe},
 		{Name: "subscriptions", Usage: "subscriptions", Description: "In a team channel: list its subscriptions.", Channel: true, run: (*Conversation).listSubscriptions},
 		{Name: "unsubscribe", Usage: "unsubscribe 1", Description: "In a team channel: end one of its subscriptions.", Channel: true, run: (*Conversation).unsubscribe},
+		{Name: "catalog", Usage: "catalog laptop", Description: "Find something to order from the service catalog, and order it here.", Menu: true, run: (*Conversation).catalog},
+		{Name: "requests", Usage: "requests", Description: "List your open requests and where they stand.", Menu: true, run: (*Conversation).listRequests},
 		{Name: "kb", Usage: "kb vpn password", Description: "Find published knowledge articles.", Menu: true, run: (*Conversation).searchKnowledge},
 		{Name: "notifications", Usage: "notifications [on|off]", Description: "Show, or turn on or off, messages when your incidents change or approvals wait for you, and the last ones sent.", Menu: true,
 			run: (*Conversation).notifications},
@@ -157,6 +159,10 @@ func (c *Conversation) onSubmit(ctx context.Context, t *bot.Turn, v map[string]a
 		return c.submitted(ctx, t, v, func(ctx context.Context) outcome {
 			return c.resolve(ctx, t, str("number"), str("notes"), true)
 		})
+	case cards.ActionOrder:
+		return c.orderForm(ctx, t, str("item"))
+	case cards.ActionOrderNow:
+		return c.orderNow(ctx, t, v)
 	case cards.ActionCreate:
 		if strings.TrimSpace(str("short_description")) == "" {
 			return c.reply(ctx, t, cardMessage(cards.CreateForm(newFormID())))

@@ -84,6 +84,10 @@ func (c *Conversation) show(ctx context.Context, t *bot.Turn, arg string) error 
 		if err != nil {
 			return outcome{}, err
 		}
+		if table == "sc_req_item" || table == "change_request" {
+			// Where it stands waits on them; a person who may not read them sees none.
+			r.Approvals, _ = s.ApprovalsOf(ctx, r.SysID)
+		}
 		labels := s.Labels(ctx, table, append([]string{"state", "priority", "assigned_to", "assignment_group", "opened_by", "sys_updated_on"}, servicenow.KeyFields(table)...))
 		return said(cardMessage(cards.Record(c.view(t), r, labels))), nil
 	}))

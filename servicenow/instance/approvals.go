@@ -22,9 +22,6 @@ type Approval struct {
 	Comments  []Journal
 }
 
-// CatItem is a service catalog item.
-type CatItem struct{ SysID, Name string }
-
 var (
 	approvalLabels = map[string]string{"requested": "Requested", "approved": "Approved", "rejected": "Rejected",
 		"no_longer_required": "No Longer Required", "not_requested": "Not Yet Requested", "cancelled": "Cancelled"}
@@ -103,7 +100,8 @@ func (s *Instance) approvalRecord(a *Approval) record {
 func (s *Instance) approvalRows(user *User) []record {
 	var out []record
 	for _, a := range s.approvals {
-		if user.ITIL || a.Approver == user.SysID {
+		// A requester follows the approvals of what they asked for.
+		if t := s.taskByID(a.Task); user.ITIL || a.Approver == user.SysID || (t != nil && (t.RequestedFor == user.SysID || t.OpenedBy == user.SysID)) {
 			out = append(out, s.approvalRecord(a))
 		}
 	}

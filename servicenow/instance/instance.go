@@ -57,6 +57,7 @@ type Instance struct {
 	tasks     []*Task
 	approvals []*Approval
 	catItems  []*CatItem
+	orders    []Order
 	articles  []*Article
 
 	// NoTextSearch makes the keyword search (123TEXTQUERY321) find nothing,
@@ -104,7 +105,11 @@ func (s *Instance) Handler() http.Handler {
 	mux.HandleFunc("/oauth_revoke_token.do", s.revoke)
 	mux.HandleFunc("/api/now/table/{table}", s.table)
 	mux.HandleFunc("/api/now/table/{table}/{sys_id}", s.table)
+	mux.HandleFunc("/api/sn_sc/servicecatalog/items", s.catalog)
+	mux.HandleFunc("/api/sn_sc/servicecatalog/items/{sys_id}", s.catalog)
+	mux.HandleFunc("/api/sn_sc/servicecatalog/items/{sys_id}/{action}", s.catalog)
 	mux.HandleFunc("/nav_to.do", s.navTo)
+	mux.HandleFunc("/sp", s.portal)
 	return mux
 }
 

@@ -8,7 +8,8 @@ import (
 // User is a sys_user record.
 type User struct {
 	SysID, UserName, Name, Email string
-	ITIL                         bool // holds the itil role: may read and change every incident
+	ITIL                         bool   // holds the itil role: may read and change every incident
+	Manager                      string // sys_id of their manager, who approves what they order
 }
 
 // Group is a sys_user_group record.
@@ -64,6 +65,7 @@ func (s *Instance) seed() {
 		{SysID: sysID("92", 3), Name: "Hardware"},
 	}
 	ada, bob, beth, david, chloe := s.users[0].SysID, s.users[1].SysID, s.users[2].SysID, s.users[3].SysID, s.users[4].SysID
+	s.users[0].Manager, s.users[1].Manager, s.users[4].Manager = david, ada, beth
 	desk, network, hardware := s.groups[0].SysID, s.groups[1].SysID, s.groups[2].SysID
 	base := time.Date(2026, 11, 2, 8, 30, 0, 0, time.UTC)
 	type seedIncident struct {
@@ -122,11 +124,7 @@ func (s *Instance) seedApprovals(base time.Time) {
 	ada, bob, beth, david, chloe := s.users[0].SysID, s.users[1].SysID, s.users[2].SysID, s.users[3].SysID, s.users[4].SysID
 	cab := sysID("93", 4)
 	s.groups = append(s.groups, &Group{SysID: cab, Name: "Change Advisory Board"})
-	s.catItems = []*CatItem{
-		{SysID: sysID("ca", 1), Name: "Developer Laptop (Mac)"},
-		{SysID: sysID("ca", 2), Name: "Standing Desk"},
-		{SysID: sysID("ca", 3), Name: "Adobe Acrobat Pro"},
-	}
+	s.seedCatalog()
 	day := 24 * time.Hour
 	network, hardware := sysID("91", 2), sysID("92", 3)
 	at := func(d time.Duration) time.Time { return base.Add(d) }

@@ -7,6 +7,7 @@ package fakeservicenow
 import (
 	"bytes"
 	"io"
+	"maps"
 	mathrand "math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -74,9 +75,12 @@ type Failure struct {
 	Status     int           // 0 with Hang set: no answer for Hang
 	RetryAfter string        // Retry-After header, for 429
 	Hang       time.Duration // wait this long before answering (or before Status)
-	Message    string        // error.message; a default per status otherwise
-	Detail     string
-	Body       string // a raw body instead of the error body
+	// Late: the instance does the work at once, and its answer comes this
+	// late (never, when the client gives up first).
+	Late    time.Duration
+	Message string // error.message; a default per status otherwise
+	Detail  string
+	Body    string // a raw body instead of the error body
 	// ContentType of Body; JSON when empty.
 	ContentType string
 }
@@ -201,6 +205,19 @@ func (s *Server) failing(next http.Handler) http.Handler {
 		}
 		if f == nil {
 			next.ServeHTTP(w, r)
+			return
+		}
+		if f.Late > 0 {
+			done := httptest.NewRecorder()
+			next.ServeHTTP(done, r)
+			select {
+			case <-time.After(f.Late):
+			case <-r.Context().Done():
+				return
+			}
+			maps.Copy(w.Header(), done.Header())
+			w.WriteHeader(done.Code)
+			_, _ = w.Write(done.Body.Bytes())
 			return
 		}
 		if f.Hang > 0 {

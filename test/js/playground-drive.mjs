@@ -5,7 +5,8 @@
 // notification that arrives when the demo's agent comments on the new
 // incident, a search of the message extension whose result is shared, a card
 // with a date, an empty search, a link unfurled in the Link Unfurling dialog,
-// and an incident created from a message with the message action.
+// an incident created from a message with the message action, the catalog's
+// forms and an order.
 // Saves a screenshot of every step.
 //
 // usage: node playground-drive.mjs PLAYGROUND_URL SCREENSHOT_DIR
@@ -191,6 +192,38 @@ try {
   await dialog.getByRole("button", { name: "Send to Conversation" }).click();
   await page.locator(".ac-adaptiveCard", { hasText: "Laptop does not connect" }).last().waitFor();
   console.log("unfurled INC0010001");
+
+  // The service catalog: the laptop's form renders with its choices, check
+  // box and reference; the Playground has no typeahead ("Typeahead Search is
+  // not supported yet"), so the desk, with no reference, is the one ordered.
+  await say("catalog laptop");
+  const items = card("Catalog items matching");
+  await items.getByText("Developer Laptop (Mac)").waitFor();
+  await shot("catalog-items");
+  await items.getByRole("button", { name: "Order" }).first().click();
+  const laptop = card("Order: Developer Laptop (Mac)");
+  for (const label of ["Memory", "Install Adobe Creative Cloud", "Who will use it?", "Delivery", "Express delivery"]) {
+    await laptop.getByText(label).first().waitFor();
+  }
+  await laptop.getByPlaceholder("Type a few letters of a name").waitFor();
+  await shot("catalog-laptop-form");
+  await say("catalog desk");
+  const desks = card("Catalog items matching “desk”");
+  await desks.getByRole("button", { name: "Order" }).first().click();
+  const desk = card("Order: Standing Desk");
+  await desk.getByText("Small (120 × 60 cm)").click();
+  await desk.locator("textarea").first().fill("By the window, please.");
+  await shot("catalog-desk-form");
+  await desk.getByRole("button", { name: "Order", exact: true }).click();
+  const ordered = card("Ordered: Standing Desk");
+  await ordered.waitFor();
+  const ritm = (await ordered.innerText()).match(/RITM\d{7}/)?.[0];
+  if (!ritm) throw new Error("the order's card shows no requested item");
+  await shot("catalog-ordered");
+  console.log(`ordered ${ritm}`);
+  await say("requests");
+  await card("Your open requests").getByText(ritm).waitFor();
+  await shot("catalog-requests");
 
   // A message action: "Create incident" on a message of the chat opens the
   // form prefilled from it; sent, the new incident's card lands in the

@@ -48,6 +48,16 @@ for (const file of process.argv.slice(2)) {
   for (const e of validation.validationEvents) {
     problems.push(`validation: ${AC.ValidationEvent[e.event] ?? e.event}: ${e.message}`);
   }
+  if (JSON.stringify(json).includes('"choices.data"')) {
+    // Teams' dynamic typeahead (a filtered choice set filled by the bot) is
+    // documented for Teams at any card version, with no static choices; the
+    // library knows it only from 1.6 and wants choices. Those two findings
+    // are expected, any other is not.
+    const expected = [/Property "choices\.data" is supported in version 1\.6/, /CollectionCantBeEmpty: An Input\.ChoiceSet must have at least one choice/];
+    for (let i = problems.length - 1; i >= 0; i--) {
+      if (expected.some((re) => re.test(problems[i]))) problems.splice(i, 1);
+    }
+  }
   const element = card.render();
   if (!element) problems.push("render returned nothing");
   const text = element ? element.textContent.replace(/\s+/g, " ").trim().slice(0, 300) : "";

@@ -52,6 +52,19 @@ type Input struct {
 	MaxLength    int      `json:"maxLength,omitempty"`
 	Value        string   `json:"value,omitempty"`
 	Choices      []Choice `json:"choices,omitempty"`
+	Style        string   `json:"style,omitempty"` // a choice set's: compact, expanded or filtered
+	// Data fills a filtered choice set as the person types (Teams' typeahead:
+	// an application/search invoke per query).
+	Data     *DataQuery `json:"choices.data,omitempty"`
+	ValueOn  string     `json:"valueOn,omitempty"` // a toggle's values
+	ValueOff string     `json:"valueOff,omitempty"`
+}
+
+// DataQuery asks the bot for a choice set's choices: Teams sends the dataset
+// with what was typed.
+type DataQuery struct {
+	Type    string `json:"type"` // Data.Query
+	Dataset string `json:"dataset"`
 }
 
 // Action holds the fields of an action (a button).
@@ -179,6 +192,16 @@ func ShowCard(title string, body []Element, submit Element) Element {
 // TextInput is a text field; multiline for longer text.
 func TextInput(id, label string, multiline, required bool, errorMessage string, maxLength int) Element {
 	return Element{Type: "Input.Text", ID: id, Input: &Input{Label: label, IsMultiline: multiline, IsRequired: required, ErrorMessage: errorMessage, MaxLength: maxLength}}
+}
+
+// Toggle is a check box: "true" when ticked, "false" when not. (Its title is
+// the one field a toggle shares with actions, so it is kept in Action.)
+func Toggle(id, title string, on bool) Element {
+	value := "false"
+	if on {
+		value = "true"
+	}
+	return Element{Type: "Input.Toggle", ID: id, Input: &Input{Value: value, ValueOn: "true", ValueOff: "false"}, Action: &Action{Title: title}}
 }
 
 // Execute is a Universal Action button: Teams sends it to the bot as an

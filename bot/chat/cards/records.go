@@ -59,7 +59,17 @@ func Record(v View, r servicenow.TaskRecord, labels map[string]string) Card {
 	for _, f := range text {
 		fb.WriteString(f.Title + ": " + f.Value + "\n")
 	}
-	c := Card{Body: []Element{Title(title), Heading(short), Facts(card...)}, Fallback: fb.String()}
+	c := Card{Body: []Element{Title(title), Heading(short), Facts(card...)}}
+	if len(r.Approvals) > 0 {
+		var who []Fact
+		fb.WriteString("Approvals:\n")
+		for _, a := range r.Approvals {
+			who = append(who, Fact{plainOrDash(a.Approver), label(a.State)})
+			fb.WriteString("- " + plainOrDash(a.Approver) + ": " + label(a.State) + "\n")
+		}
+		c.Body = append(c.Body, Element{Type: "TextBlock", Text: "Approvals", Weight: "Bolder", Wrap: true, Separator: true}, Facts(who...))
+	}
+	c.Fallback = fb.String()
 	if link != "" {
 		c.Actions = []Element{OpenURL("Open in ServiceNow", link)}
 		fb.WriteString("Open it in ServiceNow: " + link + "\n")
