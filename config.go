@@ -17,6 +17,7 @@ import (
 	"snowbot/bot/chat"
 	"snowbot/manifest"
 	"snowbot/servicenow"
+	"snowbot/telemetry"
 )
 
 // App types accepted in MICROSOFT_APP_TYPE.
@@ -120,6 +121,13 @@ func environment(dir string) (lookupFunc, error) {
 		}
 		file = m
 	}
+	for name, value := range file {
+		// OpenTelemetry's SDK reads its settings from the process's
+		// environment: hand it those of the file, the environment winning.
+		if _, set := os.LookupEnv(name); !set && strings.HasPrefix(name, "OTEL_") {
+			_ = os.Setenv(name, value)
+		}
+	}
 	return func(name string) (string, bool) {
 		if v, ok := os.LookupEnv(name); ok {
 			return v, true
@@ -143,6 +151,12 @@ func LoadConfig(get lookupFunc) (*Config, error) {
 	c.readTeams(v)
 	c.readServiceNow(v)
 	c.readStorage(v)
+	if err := telemetry.Check(); err != nil {
+		name, msg, _ := strings.Cut(err.Error(), ": ")
+		name, _, _ = strings.Cut(name, "=")
+		v.problems = append(v.problems, name+": "+msg)
+		v.fixes = append(v.fixes, "set "+name+"=http/protobuf, or leave it out")
+	}
 	if len(v.problems) > 0 {
 		return nil, &ConfigError{Problems: v.problems, Fixes: v.fixes}
 	}
@@ -303,8 +317,8 @@ func newValidator(get lookupFunc) *validator {
 		}
 		if !v.unresolved[name] {
 			v.unresolved[name] = true
-			v.problems = append(v.problems, name+": is a Key Vault reference that App Service could not resolve, so the secret never reached the bot: the web app's identity needs the Key Vault Secrets User role on the vault and the secret must exist; then restart the app")
-			v.fixes = append(v.fixes, "give the web app's identity the Key Vault Secrets User role on the vault (the Bicep template does), check that the secret exists, then restart the app: az webapp restart -g <group> -n <app>")
+			v.problems = append(v.problems, name+": is a Key Vault reference that App Service could not resolve, so the secret never reached the bot: the web app's identity needs the Key Vault Secrets User role on the vault and the secret must exist; then have App Service read the references again and restart the app")
+			v.fixes = append(v.fixes, "give the web app's identity the Key Vault Secrets User role on the vault (the Bicep template does) and check that the secret exists; then make App Service read its Key Vault references again (a restart alone keeps what it read, for up to a day) and restart: "+keyVaultRefresh)
 		}
 		return "", false
 	}
@@ -564,3 +578,8 @@ func listenPort(get lookupFunc) (int, error) {
 	}
 	return port, nil
 }
+
+// keyVaultRefresh makes App Service read a web app's Key Vault references
+// again, then restarts it: App Service caches them for up to a day, and a
+// restart alone does not read them again.
+const keyVaultRefresh = `az rest --method post --uri "https://management.azure.com$(az webapp show -g <group> -n <app> --query id -o tsv)/config/configreferences/appsettings/refresh?api-version=2022-03-01" && az webapp restart -g <group> -n <app>`

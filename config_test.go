@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -228,5 +229,42 @@ func TestTheSamplePlaceholdersAreEachNamed(t *testing.T) {
 		if !strings.HasPrefix(ce.Problems[i], name+": is still the sample placeholder") {
 			t.Errorf("problem %d: %s", i, ce.Problems[i])
 		}
+	}
+}
+
+// Telemetry speaks OTLP over HTTP only: asking for gRPC is a configuration
+// problem named at start, not exports that fail all day.
+func TestAnOTLPProtocolOtherThanHTTPIsRefused(t *testing.T) {
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://localhost:4317")
+	t.Setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")
+	_, err := LoadConfig(lookup(validEnv()))
+	var ce *ConfigError
+	if !errors.As(err, &ce) || len(ce.Problems) != 1 || !strings.HasPrefix(ce.Problems[0], "OTEL_EXPORTER_OTLP_PROTOCOL: snowbot sends OTLP over HTTP only") {
+		t.Fatalf("got %v", err)
+	}
+	t.Setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
+	if _, err := LoadConfig(lookup(validEnv())); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// OTEL_* settings in .env reach OpenTelemetry's SDK, which reads the
+// process's environment; the environment wins over the file.
+func TestOTELSettingsInTheEnvFileReachTheSDK(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, ".env"), []byte("OTEL_SERVICE_NAME=from-file\nOTEL_RESOURCE_ATTRIBUTES=a=file\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("OTEL_RESOURCE_ATTRIBUTES", "a=env")
+	os.Unsetenv("OTEL_SERVICE_NAME")
+	t.Cleanup(func() { os.Unsetenv("OTEL_SERVICE_NAME") })
+	if _, err := environment(dir); err != nil {
+		t.Fatal(err)
+	}
+	if got := os.Getenv("OTEL_SERVICE_NAME"); got != "from-file" {
+		t.Errorf("OTEL_SERVICE_NAME is %q", got)
+	}
+	if got := os.Getenv("OTEL_RESOURCE_ATTRIBUTES"); got != "a=env" {
+		t.Errorf("OTEL_RESOURCE_ATTRIBUTES is %q: the environment must win", got)
 	}
 }

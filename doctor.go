@@ -18,6 +18,7 @@ import (
 	"snowbot/auth/store/boltstore"
 	"snowbot/auth/store/redisstore"
 	"snowbot/bot/channelauth"
+	"snowbot/telemetry"
 )
 
 // doctor checks a configuration end to end, printing a line per check with
@@ -74,7 +75,24 @@ func doctorCommand(ctx context.Context, _ *flag.FlagSet, stdout, stderr io.Write
 	d.botFramework(ctx, cfg)
 	d.serviceNow(ctx, cfg)
 	d.storeAndKey(ctx, cfg)
+	d.telemetry(ctx)
 	return d.summary()
+}
+
+// telemetry says whether traces and metrics are sent, and checks that the
+// receiver takes them.
+func (d *doctor) telemetry(ctx context.Context) {
+	if !telemetry.Enabled() {
+		d.note("telemetry: off (set OTEL_EXPORTER_OTLP_ENDPOINT to send OpenTelemetry traces and metrics; see README.md, Operating it)")
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, d.deadline)
+	defer cancel()
+	if err := telemetry.Probe(ctx, &http.Client{Timeout: d.deadline}); err != nil {
+		d.fail("telemetry: "+err.Error(), "point OTEL_EXPORTER_OTLP_ENDPOINT at an OpenTelemetry Collector's OTLP/HTTP port (usually 4318), with the headers it needs in OTEL_EXPORTER_OTLP_HEADERS")
+		return
+	}
+	d.pass("telemetry: the OTLP receiver at %s accepts traces", telemetry.TracesEndpoint())
 }
 
 func (d *doctor) summary() int {

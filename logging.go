@@ -14,6 +14,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"go.opentelemetry.io/otel/trace"
 )
 
 // newLogger writes JSON lines at the configured level. As a last line of
@@ -105,7 +107,7 @@ func (b *batchedOutput) Flush() {
 
 type requestIDKey struct{}
 
-// requestIDHandler adds the request id of the context to every record, and
+// requestIDHandler adds the request id (and trace) of the context to every record, and
 // writes out a warning or an error at once.
 type requestIDHandler struct {
 	slog.Handler
@@ -115,6 +117,11 @@ type requestIDHandler struct {
 func (h requestIDHandler) Handle(ctx context.Context, r slog.Record) error {
 	if id, ok := ctx.Value(requestIDKey{}).(string); ok {
 		r.AddAttrs(slog.String("request_id", id))
+	}
+	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
+		// The trace the line belongs to, when telemetry is on: a log line
+		// leads to its trace and back.
+		r.AddAttrs(slog.String("trace_id", sc.TraceID().String()), slog.String("span_id", sc.SpanID().String()))
 	}
 	err := h.Handler.Handle(ctx, r)
 	if r.Level >= slog.LevelWarn {

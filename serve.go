@@ -34,33 +34,23 @@ func serveCommand(ctx context.Context, stdout, stderr io.Writer) int {
 // serve runs the web server until ctx ends, then shuts down gracefully. It
 // listens on listeners, or opens its port itself when there are none.
 func serve(ctx context.Context, cfg *Config, log *slog.Logger, listeners []net.Listener) error {
+	stopTelemetry, err := startTelemetry(ctx, log)
+	if err != nil {
+		closeAll(listeners)
+		return err
+	}
+	defer stopTelemetry()
 	p, err := build(cfg, log)
 	if err != nil {
 		closeAll(listeners)
 		return err
 	}
 	defer p.close()
-	pctx, pcancel := context.WithTimeout(ctx, 3*time.Second)
-	if err := p.store.Ping(pctx); err != nil {
-		log.Warn("the store does not answer yet; people are asked to try again in a moment until it does", "store", redactStoreURL(cfg.StoreURL), "error", err)
-	}
-	pcancel()
-	if cfg.DevelopmentMode() {
-		log.Warn("DEVELOPMENT MODE: MICROSOFT_APP_ID is empty, so activities are accepted without authentication from loopback addresses only and replies are sent without a bot token. Set MICROSOFT_APP_ID before exposing the bot.")
-	}
-	if cfg.usingSampleKey {
-		log.Warn("TOKEN_ENCRYPTION_KEY is the public sample key from .env.example; generate your own with: openssl rand -base64 32")
-	}
-	if p.validator != nil {
-		pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		if err := p.validator.Preload(pctx); err != nil {
-			log.Error("Bot Framework signing keys are not reachable yet; activities will be refused until they are", "error", err)
-		}
-		cancel()
-	}
+	p.checkAtStart(ctx, cfg, log)
 
+	routes := p.routes(cfg)
 	srv := &http.Server{
-		Handler:           withRequestLog(log, p.routes(cfg)),
+		Handler:           withTelemetry(routes, withRequestLog(log, routes)),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,
@@ -106,6 +96,30 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, listeners []net.L
 	}
 	log.Info("snowbot stopped")
 	return nil
+}
+
+// checkAtStart says what will not work yet, or is not for production: the
+// store not answering, development mode, the sample key, and the channel's
+// signing keys out of reach.
+func (p *parts) checkAtStart(ctx context.Context, cfg *Config, log *slog.Logger) {
+	pctx, pcancel := context.WithTimeout(ctx, 3*time.Second)
+	if err := p.store.Ping(pctx); err != nil {
+		log.Warn("the store does not answer yet; people are asked to try again in a moment until it does", "store", redactStoreURL(cfg.StoreURL), "error", err)
+	}
+	pcancel()
+	if cfg.DevelopmentMode() {
+		log.Warn("DEVELOPMENT MODE: MICROSOFT_APP_ID is empty, so activities are accepted without authentication from loopback addresses only and replies are sent without a bot token. Set MICROSOFT_APP_ID before exposing the bot.")
+	}
+	if cfg.usingSampleKey {
+		log.Warn("TOKEN_ENCRYPTION_KEY is the public sample key from .env.example; generate your own with: openssl rand -base64 32")
+	}
+	if p.validator != nil {
+		pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		if err := p.validator.Preload(pctx); err != nil {
+			log.Error("Bot Framework signing keys are not reachable yet; activities will be refused until they are", "error", err)
+		}
+		cancel()
+	}
 }
 
 // listen opens the bot's port: on every interface, or in development mode on

@@ -18,6 +18,7 @@ import (
 	"snowbot/auth"
 	"snowbot/auth/store"
 	"snowbot/auth/store/boltstore"
+	"snowbot/auth/store/observed"
 	"snowbot/auth/store/redisstore"
 	"snowbot/bot"
 	"snowbot/bot/channelauth"
@@ -26,6 +27,7 @@ import (
 	"snowbot/bot/pages"
 	"snowbot/servicenow"
 	"snowbot/servicenow/events"
+	"snowbot/telemetry"
 )
 
 // outboundTimeout bounds every single outbound HTTP request. It is shorter than
@@ -63,6 +65,9 @@ func build(cfg *Config, log *slog.Logger) (*parts, error) {
 	if err != nil {
 		return nil, err
 	}
+	if telemetry.Enabled() {
+		st = observed.Wrap(st, storeKind(cfg.StoreURL))
+	}
 	outbound := &http.Client{Transport: outboundTransport(), Timeout: outboundTimeout}
 	sn := servicenow.New(cfg.InstanceURL, outbound)
 	signin, err := newAuth(cfg, st, sn, outbound, log)
@@ -88,7 +93,7 @@ func build(cfg *Config, log *slog.Logger) (*parts, error) {
 func (p *parts) close() { _ = p.store.Close() }
 
 // routes are the bot's HTTP endpoints.
-func (p *parts) routes(cfg *Config) http.Handler {
+func (p *parts) routes(cfg *Config) *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.Handle("/api/messages", p.bot)
 	mux.Handle("GET "+auth.CallbackPath, pages.SignIn(p.auth, cfg.RedirectURL()))
@@ -105,6 +110,14 @@ func (p *parts) routes(cfg *Config) http.Handler {
 		fmt.Fprintln(w, "snowbot is running. Chat with it in Microsoft Teams.")
 	})
 	return mux
+}
+
+// storeKind is the kind of store STORE_URL names, as telemetry calls it.
+func storeKind(storeURL string) string {
+	if strings.HasPrefix(storeURL, "bolt://") {
+		return "bolt"
+	}
+	return "redis"
 }
 
 // openStore opens the store STORE_URL names.
@@ -193,6 +206,11 @@ func (q queueOf) Extend(ctx context.Context, b chat.Batch, lease time.Duration) 
 
 func (q queueOf) Finish(ctx context.Context, b chat.Batch, delay time.Duration) error {
 	return q.Store.Finish(ctx, store.Batch(b), delay)
+}
+
+func (q queueOf) Stats(ctx context.Context) (chat.QueueStats, error) {
+	s, err := q.Store.QueueStats(ctx)
+	return chat.QueueStats(s), err
 }
 
 func (q queueOf) Retry(ctx context.Context, b chat.Batch, delay time.Duration) error {

@@ -44,6 +44,16 @@ func (e *AuthorizeError) Error() string {
 // person who started the sign-in. errCode and errDescription are the
 // redirect's error parameters, if any.
 func (s *Service) Callback(ctx context.Context, state, code, errCode, errDescription string) CallbackResult {
+	r := s.callback(ctx, state, code, errCode, errDescription)
+	if r.Err != nil {
+		countSignIn(ctx, stageFailed)
+	} else {
+		countSignIn(ctx, stageExchanged)
+	}
+	return r
+}
+
+func (s *Service) callback(ctx context.Context, state, code, errCode, errDescription string) CallbackResult {
 	p, err := s.takePending(ctx, state)
 	if err != nil {
 		s.cfg.Log.WarnContext(ctx, "sign-in callback refused", "reason", err.Error())

@@ -67,6 +67,7 @@ func (s *Service) StartSignIn(ctx context.Context, user string, resume json.RawM
 	if err := s.cfg.Store.PutPending(ctx, key, s.sealer.Seal(kindPending, key, plain), s.cfg.StateTTL); err != nil {
 		return "", fmt.Errorf("keeping the sign-in: %w", err)
 	}
+	countSignIn(ctx, stageStarted)
 	return s.oauth.AuthCodeURL(state, opts...), nil
 }
 
@@ -184,6 +185,7 @@ func (s *Service) CompleteSignIn(ctx context.Context, user, code string) (Signed
 			s.cfg.Log.WarnContext(ctx, "sign-in discarded after too many wrong codes")
 			return SignedIn{}, ErrTooManyCodes
 		}
+		countSignIn(ctx, stageFailed)
 		return SignedIn{}, &WrongCodeError{Left: MaxCodeFailures - n}
 	}
 	taken, err := s.cfg.Store.TakeHeld(ctx, user, sealed)
@@ -196,6 +198,7 @@ func (s *Service) CompleteSignIn(ctx context.Context, user, code string) (Signed
 	if err := s.saveTokens(ctx, user, h.Tokens); err != nil {
 		return SignedIn{}, err
 	}
+	countSignIn(ctx, stageCompleted)
 	s.cfg.Log.InfoContext(ctx, "ServiceNow sign-in completed")
 	return SignedIn{Resume: h.Resume, Identity: h.Tokens.Identity}, nil
 }

@@ -149,14 +149,18 @@ func (b *Bot) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}()
 
 	turn := newTurn(act, b.sender)
+	// The turn's span: from here to the end of its answer, the work after the
+	// 200 included. It is the activity's one span.
+	ctx, end := startTurn(ctx, act)
 	if !b.tenantAllowed(turn.User.TenantID) {
 		b.refuseTenant(ctx, w, turn)
+		end(outcomeRefused)
 		return
 	}
 
 	if act.Type == schema.Invoke {
 		ictx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		resp := b.invoke(ictx, turn)
+		resp := b.invoke(ictx, turn, end)
 		cancel()
 		status = writeInvokeResponse(w, resp)
 		if len(turn.later) > 0 {
@@ -165,7 +169,7 @@ func (b *Bot) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	b.background(ctx, func(ctx context.Context) { b.run(ctx, turn) })
+	b.background(ctx, func(ctx context.Context) { b.run(ctx, turn, end) })
 	w.WriteHeader(http.StatusOK)
 }
 
@@ -268,14 +272,18 @@ func (b *Bot) refuseTenant(ctx context.Context, w http.ResponseWriter, t *Turn) 
 }
 
 // run answers a non-invoke activity, turning a panic or an error into a reply.
-func (b *Bot) run(ctx context.Context, t *Turn) {
+func (b *Bot) run(ctx context.Context, t *Turn, end func(outcome string)) {
+	outcome := outcomeOK
+	defer func() { end(outcome) }()
 	defer func() {
 		if p := recover(); p != nil {
+			outcome = outcomePanic
 			b.log.ErrorContext(ctx, "turn panicked", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 			b.apologise(ctx, t)
 		}
 	}()
 	if err := b.route(ctx, t); err != nil {
+		outcome = outcomeError
 		b.log.ErrorContext(ctx, "turn failed", "error", err)
 		if !errors.Is(err, connector.ErrNotDelivered) {
 			b.apologise(ctx, t) // no point apologising where nothing gets through
@@ -283,11 +291,18 @@ func (b *Bot) run(ctx context.Context, t *Turn) {
 	}
 }
 
-func (b *Bot) invoke(ctx context.Context, t *Turn) (resp InvokeResponse) {
+func (b *Bot) invoke(ctx context.Context, t *Turn, end func(outcome string)) (resp InvokeResponse) {
+	outcome := outcomeOK
+	defer func() { end(outcome) }()
 	defer func() {
 		if p := recover(); p != nil {
+			outcome = outcomePanic
 			b.log.ErrorContext(ctx, "invoke panicked", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 			resp = InvokeResponse{Status: http.StatusInternalServerError}
+			return
+		}
+		if resp.Status >= http.StatusInternalServerError {
+			outcome = outcomeError
 		}
 	}()
 	return b.routeInvoke(ctx, t)

@@ -119,6 +119,12 @@ param servicenowWebhookSecret string = ''
 ])
 param logLevel string = 'info'
 
+@description('Send traces and metrics to Application Insights: an OpenTelemetry Collector runs beside the bot as a sidecar container, and a workspace-based Application Insights (with its Log Analytics workspace) is created. Off by default.')
+param telemetry bool = false
+
+@description('With telemetry: the OpenTelemetry Collector (contrib distribution, which has the azuremonitor exporter) image, pinned.')
+param collectorImage string = 'otel/opentelemetry-collector-contrib:0.165.0'
+
 // Names. Every name is derived here, and bicepnames_test.go evaluates these
 // expressions for the shortest and the longest allowed name against Azure's
 // rules for each resource type. The rule: globally unique names are a type
@@ -135,6 +141,8 @@ var vaultName = 'kv-${take(compact, 7)}-${suffix}'
 var redisName = 'redis-${compact}-${suffix}'
 var botName = 'bot-${compact}-${take(suffix, 8)}'
 var redisAccessName = 'snowbot${take(suffix, 8)}'
+var workspaceName = 'log-${compact}'
+var insightsName = 'appi-${compact}'
 
 var instances = store == 'local' ? 1 : instanceCount
 var useManagedRedis = store == 'managedRedis'
@@ -319,7 +327,60 @@ var appSettings = concat([
   { name: 'TOKEN_ENCRYPTION_KEY_PREVIOUS', value: ref(vault.name, 'token-encryption-key-previous') }
 ], empty(servicenowWebhookSecret) ? [] : [
   { name: 'SERVICENOW_WEBHOOK_SECRET', value: ref(vault.name, 'servicenow-webhook-secret') }
+], !telemetry ? [] : [
+  { name: 'OTEL_EXPORTER_OTLP_ENDPOINT', value: 'http://localhost:4318' }
+  { name: 'OTEL_SERVICE_NAME', value: 'snowbot' }
+  { name: 'OTEL_RESOURCE_ATTRIBUTES', value: 'deployment.environment.name=${name}' }
+  { name: 'APPLICATIONINSIGHTS_CONNECTION_STRING', value: insights!.properties.ConnectionString }
+  { name: 'OTEL_COLLECTOR_CONFIG', value: collectorConfig }
 ])
+
+// With telemetry: what the collector sidecar does (its --config=env: reads it):
+// OTLP over HTTP from the bot on localhost:4318, in batches, to Application
+// Insights (the azuremonitor exporter reads APPLICATIONINSIGHTS_CONNECTION_STRING).
+var collectorConfig = '''
+receivers:
+  otlp:
+    protocols:
+      http:
+        endpoint: localhost:4318
+processors:
+  batch: {}
+exporters:
+  azuremonitor:
+    connection_string: ${env:APPLICATIONINSIGHTS_CONNECTION_STRING}
+service:
+  pipelines:
+    traces:
+      receivers: [otlp]
+      processors: [batch]
+      exporters: [azuremonitor]
+    metrics:
+      receivers: [otlp]
+      processors: [batch]
+      exporters: [azuremonitor]
+'''
+
+resource workspace 'Microsoft.OperationalInsights/workspaces@2023-09-01' = if (telemetry) {
+  name: workspaceName
+  location: location
+  properties: {
+    sku: {
+      name: 'PerGB2018'
+    }
+    retentionInDays: 30
+  }
+}
+
+resource insights 'Microsoft.Insights/components@2020-02-02' = if (telemetry) {
+  name: insightsName
+  location: location
+  kind: 'web'
+  properties: {
+    Application_Type: 'web'
+    WorkspaceResourceId: workspace.id
+  }
+}
 
 resource plan 'Microsoft.Web/serverfarms@2023-12-01' = {
   name: planName
@@ -349,7 +410,8 @@ resource site 'Microsoft.Web/sites@2023-12-01' = {
     httpsOnly: true
     keyVaultReferenceIdentity: identity.id
     siteConfig: {
-      linuxFxVersion: 'DOCKER|${image}'
+      // With telemetry the containers are declared below (sitecontainers).
+      linuxFxVersion: telemetry ? 'SITECONTAINERS' : 'DOCKER|${image}'
       acrUseManagedIdentityCreds: !empty(acrName)
       acrUserManagedIdentityID: empty(acrName) ? null : identity.properties.clientId
       alwaysOn: true
@@ -373,6 +435,56 @@ resource site 'Microsoft.Web/sites@2023-12-01' = {
     storeUrl
     redisAccess
   ]
+}
+
+// No publishing with a user name and password (FTP, or the SCM site's basic
+// auth): deployments go through Azure Resource Manager with Entra ID only.
+resource noFtp 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2023-12-01' = {
+  parent: site
+  name: 'ftp'
+  properties: {
+    allow: false
+  }
+}
+
+resource noScmBasicAuth 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2023-12-01' = {
+  parent: site
+  name: 'scm'
+  properties: {
+    allow: false
+  }
+}
+
+// With telemetry: the bot and the collector as sitecontainers of the web app,
+// sharing localhost. The bot is the main container (the one that gets HTTP).
+resource mainContainer 'Microsoft.Web/sites/sitecontainers@2024-11-01' = if (telemetry) {
+  parent: site
+  name: 'snowbot'
+  properties: {
+    image: image
+    targetPort: '3978'
+    isMain: true
+    authType: empty(acrName) ? 'Anonymous' : 'UserAssigned'
+    userManagedIdentityClientId: empty(acrName) ? null : identity.properties.clientId
+    inheritAppSettingsAndConnectionStrings: true
+  }
+}
+
+resource collector 'Microsoft.Web/sites/sitecontainers@2024-11-01' = if (telemetry) {
+  parent: site
+  name: 'otel-collector'
+  properties: {
+    image: collectorImage
+    targetPort: '4318'
+    isMain: false
+    authType: 'Anonymous'
+    startUpCommand: '--config=env:OTEL_COLLECTOR_CONFIG'
+    // Each value names an app setting whose value the container gets.
+    environmentVariables: [
+      { name: 'APPLICATIONINSIGHTS_CONNECTION_STRING', value: 'APPLICATIONINSIGHTS_CONNECTION_STRING' }
+      { name: 'OTEL_COLLECTOR_CONFIG', value: 'OTEL_COLLECTOR_CONFIG' }
+    ]
+  }
 }
 
 resource bot 'Microsoft.BotService/botServices@2022-09-15' = {
@@ -411,4 +523,5 @@ output servicenowRedirectUrl string = '${baseUrl}/auth/callback'
 output microsoftAppId string = botAppId
 output microsoftAppTenantId string = botTenantId
 output keyVaultName string = vault.name
+output applicationInsights string = telemetry ? insights!.name : ''
 output storeUrl string = store == 'existingRedis' ? '(Key Vault secret store-url)' : storeSetting

@@ -11,6 +11,10 @@ param acrName = 'contosoregistry'
 param instanceCount = 1
 // managedRedis (no sign-in lost), existingRedis (with existingStoreUrl) or local (a trial).
 param store = 'managedRedis'
+// With store=existingRedis: its STORE_URL, from the environment (a secret).
+param existingStoreUrl = readEnvironmentVariable('EXISTING_STORE_URL', '')
+// Traces and metrics to Application Insights (an OpenTelemetry Collector sidecar).
+param telemetry = false
 
 param microsoftAppType = 'SingleTenant'
 param microsoftAppId = '00000000-0000-0000-0000-000000000000'
@@ -23,4 +27,6 @@ param servicenowClientAuth = 'body'
 param servicenowResolveCode = 'Solution provided'
 
 param tokenEncryptionKey = readEnvironmentVariable('TOKEN_ENCRYPTION_KEY')
+// During a key rotation: the keys used before, comma-separated (see deploy/README.md).
+param tokenEncryptionKeyPrevious = readEnvironmentVariable('TOKEN_ENCRYPTION_KEY_PREVIOUS', '')
 param servicenowWebhookSecret = readEnvironmentVariable('SERVICENOW_WEBHOOK_SECRET', '')

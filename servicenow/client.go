@@ -41,6 +41,7 @@ const (
 // Client calls one instance's Table API.
 type Client struct {
 	base   string
+	host   string        // the instance's host, for telemetry
 	reads  *resty.Client // retried on 5xx and transport errors
 	writes *resty.Client // never retried blindly: a lost answer may hide a done write
 	labels labels        // tables' field labels, read once for everyone
@@ -52,8 +53,17 @@ func New(instanceURL string, httpClient *http.Client) *Client {
 	if httpClient == nil {
 		httpClient = &http.Client{}
 	}
+	host := instanceURL
+	if u, err := url.Parse(instanceURL); err == nil {
+		host = u.Host
+	}
+	transport := httpClient.Transport
+	if transport == nil {
+		transport = http.DefaultTransport
+	}
 	mk := func() *resty.Client {
 		hc := *httpClient // resty sets the timeout on its client: keep the caller's untouched
+		hc.Transport = measured{next: transport, host: host}
 		return resty.NewWithClient(&hc).
 			SetBaseURL(instanceURL).
 			SetTimeout(attemptTimeout).
@@ -68,7 +78,7 @@ func New(instanceURL string, httpClient *http.Client) *Client {
 		AddRetryCondition(func(r *resty.Response, err error) bool {
 			return err != nil || (r != nil && r.StatusCode() >= 500)
 		})
-	return &Client{base: strings.TrimRight(instanceURL, "/"), reads: reads, writes: mk()}
+	return &Client{base: strings.TrimRight(instanceURL, "/"), host: host, reads: reads, writes: mk()}
 }
 
 // InstanceURL is the instance's base URL.
@@ -323,11 +333,31 @@ func into(r *Record) func([]byte) error {
 func (s *Session) do(ctx context.Context, method, path string, query map[string]string, body any, decode func([]byte) error) (*resty.Response, error) {
 	token, err := s.ts.Token(ctx)
 	if err != nil {
-		return nil, err
+		return nil, err // no token, no call: nothing was sent
 	}
+	ctx, end := s.startCall(ctx, method, path)
+	resends := 0
+	resp, err := s.exchange(ctx, method, path, query, body, decode, token, &resends)
+	status := 0
+	if resp != nil {
+		status = resp.StatusCode()
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		status = e.Status
+	}
+	end(status, resends, err)
+	return resp, err
+}
+
+// exchange is do's work; resends counts the requests sent again.
+func (s *Session) exchange(ctx context.Context, method, path string, query map[string]string, body any, decode func([]byte) error, token string, resends *int) (*resty.Response, error) {
 	refreshed, waited := false, false
 	for {
 		resp, err := s.once(ctx, method, path, query, body, token)
+		if resp != nil && resp.Request != nil {
+			*resends += resp.Request.Attempt - 1 // resty's own retries of a read
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -345,9 +375,12 @@ func (s *Session) do(ctx context.Context, method, path string, query map[string]
 		switch {
 		case status == http.StatusUnauthorized && !refreshed:
 			refreshed = true
-			if token, err = s.ts.Refresh(ctx, token); err != nil {
+			fresh, err := s.ts.Refresh(ctx, token)
+			if err != nil {
 				return nil, err
 			}
+			token = fresh
+			*resends++
 			continue
 		case status == http.StatusTooManyRequests && !waited && e.RetryAfter > 0 && e.RetryAfter <= MaxWait:
 			waited = true
@@ -356,6 +389,7 @@ func (s *Session) do(ctx context.Context, method, path string, query map[string]
 				return nil, ctx.Err()
 			case <-time.After(e.RetryAfter):
 			}
+			*resends++
 			continue
 		}
 		return nil, e

@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
@@ -22,7 +24,10 @@ import (
 	"snowbot/test/fakeservicenow"
 )
 
-var sideBySide = flag.Bool("sidebyside", false, "run the side-by-side benchmark of snowbot and the reference bot (several seconds per figure)")
+var (
+	sideBySide = flag.Bool("sidebyside", false, "run the side-by-side benchmark of snowbot and the reference bot (several seconds per figure)")
+	withOTLP   = flag.Bool("otlp", false, "with -sidebyside: snowbot sends its traces and metrics to an OTLP/HTTP receiver on loopback (which drops them)")
+)
 
 // TestSideBySide runs snowbot's real binary and test/reference, the smallest
 // bot that does the unavoidable work of an "incidents" turn (verify the RS256
@@ -37,6 +42,10 @@ var sideBySide = flag.Bool("sidebyside", false, "run the side-by-side benchmark 
 // turn (CI runs that); with it (and no -race):
 //
 //	go test ./test -run TestSideBySide -sidebyside -v
+//
+// With -otlp too, a second snowbot joins the rounds, sending its telemetry
+// (every span, its metrics) to a receiver on loopback; "telemetry on / off"
+// is its cost.
 func TestSideBySide(t *testing.T) {
 	measure, warmup := 300*time.Millisecond, 20
 	if !*sideBySide {
@@ -65,6 +74,23 @@ func TestSideBySide(t *testing.T) {
 			Tenant: ada.Tenant, Conversation: fmt.Sprintf("a:side-%d", i)}
 		w.signIn(people[i], "ada.lovelace", "incidents")
 	}
+	var traced *world // with -otlp: a second snowbot, its telemetry on, in the same rounds
+	if *withOTLP {
+		sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.Copy(io.Discard, r.Body) }))
+		t.Cleanup(sink.Close)
+		envOn := envFor(t, bf, sn, freePort(t))
+		envOn["LOG_LEVEL"] = "info"
+		envOn["OTEL_EXPORTER_OTLP_ENDPOINT"] = sink.URL // the SDK's defaults otherwise: every span, metrics each minute
+		traced = &world{t: t, bf: bf, sn: sn, env: envOn, seen: map[string]int{}}
+		for conv, n := range w.seen { // the fake connector holds the first bot's replies too
+			traced.seen[conv] = n
+		}
+		traced.bot = startBot(t, envOn)
+		for _, p := range people {
+			traced.signIn(p, "ada.lovelace", "incidents")
+		}
+		sn.Configure(func(s *fakeservicenow.Server) { s.RedirectURI = env["PUBLIC_BASE_URL"] + "/auth/callback" })
+	}
 	ref := startReference(t, bf, sn, env, "card")
 	refText := startReference(t, bf, sn, env, "text")
 
@@ -92,6 +118,12 @@ func TestSideBySide(t *testing.T) {
 		name string
 		p    *botProcess
 	}{{"snowbot", w.bot}, {"reference (card)", ref}, {"reference (text)", refText}}
+	if traced != nil {
+		bots = append(bots, struct {
+			name string
+			p    *botProcess
+		}{"snowbot, telemetry on", traced.bot})
+	}
 	type figures struct {
 		turnsPerSec, cpuPerTurnMs, harnessCPUMs float64
 		bytesIn, bytesOut                       float64 // per turn: the Table API's answer, the connector request
@@ -180,6 +212,12 @@ func TestSideBySide(t *testing.T) {
 				f[k].cpuPerTurnMs, f[k].cpuPerTurnMs+f[k].harnessCPUMs, f[k].bytesIn, f[k].bytesOut)
 		}
 		for k := 1; k < len(bots); k++ {
+			if bots[k].p == tracedBot(traced) {
+				fmt.Fprintf(&out, "| %d | telemetry on / off | %.0f%% | %.2f× | %.2f× | %.2f× | %.2f× | | |\n", users,
+					100*f[k].turnsPerSec/f[0].turnsPerSec, float64(f[k].p50)/float64(f[0].p50), float64(f[k].p99)/float64(f[0].p99),
+					f[k].cpuPerTurnMs/f[0].cpuPerTurnMs, (f[k].cpuPerTurnMs+f[k].harnessCPUMs)/(f[0].cpuPerTurnMs+f[0].harnessCPUMs))
+				continue
+			}
 			fmt.Fprintf(&out, "| %d | snowbot / %s | %.0f%% | %.2f× | %.2f× | %.2f× | %.2f× | %.2f× | %.2f× |\n", users, bots[k].name,
 				100*f[0].turnsPerSec/f[k].turnsPerSec, float64(f[0].p50)/float64(f[k].p50), float64(f[0].p99)/float64(f[k].p99), f[0].cpuPerTurnMs/f[k].cpuPerTurnMs,
 				(f[0].cpuPerTurnMs+f[0].harnessCPUMs)/(f[k].cpuPerTurnMs+f[k].harnessCPUMs), f[0].bytesIn/f[k].bytesIn, f[0].bytesOut/f[k].bytesOut)
@@ -199,6 +237,14 @@ func TestSideBySide(t *testing.T) {
 		fmt.Fprintf(&out, "%s resident memory after the run: %d MB\n", b.name, processRSS(t, b.p)>>20)
 	}
 	t.Log(out.String())
+}
+
+// tracedBot is the process of the telemetry-on snowbot, or nil.
+func tracedBot(w *world) *botProcess {
+	if w == nil {
+		return nil
+	}
+	return w.bot
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d.Microseconds())/1000) }

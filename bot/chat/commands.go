@@ -7,6 +7,8 @@ import (
 	"strings"
 	"unicode"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"snowbot/bot"
 	"snowbot/bot/chat/cards"
 	"snowbot/servicenow"
@@ -128,6 +130,11 @@ func (c *Conversation) onCommand(ctx context.Context, t *bot.Turn, text string) 
 		return c.reply(ctx, t, bot.Text("Type **help** to see what I can do."))
 	}
 	cmd := commandNames[name]
+	command := "unknown"
+	if cmd != nil {
+		command = cmd.Name // a name from the table, never what was typed
+	}
+	trace.SpanFromContext(ctx).SetAttributes(bot.AttrCommand.String(command))
 	switch {
 	case cmd == nil:
 		return c.unknown(ctx, t, name, text)
@@ -148,6 +155,7 @@ func (c *Conversation) create(ctx context.Context, t *bot.Turn, rest string) err
 // onSubmit runs the action of a submitted card (Action.Submit data and inputs).
 func (c *Conversation) onSubmit(ctx context.Context, t *bot.Turn, v map[string]any) error {
 	str := func(k string) string { s, _ := v[k].(string); return s }
+	trace.SpanFromContext(ctx).SetAttributes(bot.AttrCommand.String(buttonName(str("action"))))
 	switch str("action") {
 	case cards.ActionShowIncident:
 		return c.showIncident(ctx, t, str("number"))
@@ -176,6 +184,16 @@ func (c *Conversation) onSubmit(ctx context.Context, t *bot.Turn, v map[string]a
 		})
 	}
 	return c.reply(ctx, t, bot.Text("I did not understand that button. Type **help** to see what I can do."))
+}
+
+// buttonName names a card's button for telemetry: one of the bot's own
+// actions, never what a card was made to send.
+func buttonName(action string) string {
+	switch action {
+	case cards.ActionShowIncident, cards.ActionComment, cards.ActionResolve, cards.ActionCreate, cards.ActionOrder, cards.ActionOrderNow:
+		return "button " + action
+	}
+	return "button unknown"
 }
 
 // answerPrivately answers a command typed in a group chat or channel in the

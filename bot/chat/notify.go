@@ -63,6 +63,14 @@ type Queue interface {
 	// Mark and Marked keep and read flags shared by every instance.
 	Mark(ctx context.Context, keys []string, ttl time.Duration) error
 	Marked(ctx context.Context, keys []string) ([]bool, error)
+	// Stats says how many batches wait and since when the oldest is due.
+	Stats(ctx context.Context) (QueueStats, error)
+}
+
+// QueueStats describe what waits in the queue.
+type QueueStats struct {
+	Batches   int
+	OldestDue time.Time // zero when nothing waits
 }
 
 // Batch is the items queued under one key (one record), oldest first, as one claim handed them out.
@@ -113,19 +121,19 @@ func onceKey(id string) string {
 // Accept queues an event once: an id seen within eventMemory is acknowledged
 // and dropped, on whichever instance it arrives. An error means nothing was
 // kept, so ServiceNow's next try is handled as the first.
-func (n *Notifier) Accept(ctx context.Context, e events.Event) error {
+func (n *Notifier) Accept(ctx context.Context, e events.Event) (fresh bool, err error) {
 	item, err := json.Marshal(queued{Event: e, Accepted: time.Now().UTC()})
 	if err != nil {
-		return err
+		return false, err
 	}
 	first, err := n.Queue.EnqueueOnce(ctx, onceKey(e.ID), eventMemory, e.Table+":"+e.SysID, item, coalesceWindow)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if !first {
 		n.Conversation.Log.InfoContext(ctx, "change event already handled", "event", e.ID)
 	}
-	return nil
+	return first, nil
 }
 
 // Run delivers queued events until ctx ends, then lets the batches in hand
@@ -133,6 +141,7 @@ func (n *Notifier) Accept(ctx context.Context, e events.Event) error {
 // once, for this instance after a restart or for another.
 func (n *Notifier) Run(ctx context.Context, grace time.Duration) {
 	n.init()
+	defer n.observeQueue()()
 	log := n.Conversation.Log
 	work, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWork()

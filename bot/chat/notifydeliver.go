@@ -6,6 +6,9 @@ package chat
 // of three: told, never to be told (final), or not now (transient: tried again).
 
 import (
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -106,6 +109,8 @@ func (n *Notifier) deliver(ctx context.Context, b Batch) batchResult {
 		return batchResult{}
 	}
 	table, sysID := list[0].Event.Table, list[0].Event.SysID
+	ctx, span := tracer.Start(ctx, "deliver "+table, trace.WithAttributes(attrTable.String(table), attribute.Int("snowbot.notification.events", len(list))))
+	defer span.End()
 	a := n.audienceOf(ctx, list, table, sysID)
 	n.dropExpired(ctx, a.expired)
 
@@ -114,7 +119,7 @@ func (n *Notifier) deliver(ctx context.Context, b Batch) batchResult {
 		res = a.pending
 		wg  sync.WaitGroup
 	)
-	run := func(oldest time.Time, work func() (delivery, time.Duration)) {
+	run := func(recipient string, oldest time.Time, work func(ctx context.Context) (delivery, time.Duration)) {
 		select {
 		case n.reading <- struct{}{}:
 		case <-ctx.Done():
@@ -129,7 +134,7 @@ func (n *Notifier) deliver(ctx context.Context, b Batch) batchResult {
 		go func() {
 			defer wg.Done()
 			defer func() { <-n.reading }()
-			d, after := work()
+			d, after := traced(ctx, recipient, table, work)
 			mu.Lock()
 			res.add(d, after, oldest)
 			mu.Unlock()
@@ -137,7 +142,7 @@ func (n *Notifier) deliver(ctx context.Context, b Batch) batchResult {
 	}
 	for _, user := range a.order {
 		nw := *a.people[user]
-		run(nw.oldest, func() (delivery, time.Duration) {
+		run("person", nw.oldest, func(ctx context.Context) (delivery, time.Duration) {
 			return n.deliverTo(ctx, log.With("table", table), user, table, sysID, nw)
 		})
 	}
@@ -149,7 +154,7 @@ func (n *Notifier) deliver(ctx context.Context, b Batch) batchResult {
 		if len(nw.ids) == 0 {
 			continue
 		}
-		run(nw.oldest, func() (delivery, time.Duration) {
+		run("channel", nw.oldest, func(ctx context.Context) (delivery, time.Duration) {
 			return n.deliverToChannel(ctx, log.With("table", table), s, table, sysID, nw)
 		})
 	}

@@ -139,17 +139,24 @@ func (c *Client) CreateConversation(ctx context.Context, serviceURL string, bot,
 func (c *Client) do(ctx context.Context, method, target string, payload any, conv string, out any, maxTries int) error {
 	ctx, cancel := context.WithTimeout(ctx, Budget)
 	defer cancel()
+	ctx, span := startSend(ctx, method, target)
+	lastStatus, tries := 0, 0
+	var final error
+	defer func() { endSend(span, lastStatus, tries, final) }()
 
 	body, err := json.Marshal(payload)
 	if err != nil {
+		final = err
 		return err
 	}
 	refreshed := false
 	var lastErr error
-	tries := 0
 	for tries < maxTries {
 		tries++
+		start := time.Now()
 		status, retryAfter, err := c.once(ctx, method, target, body, out)
+		tried(ctx, method, target, start, status, retryAfter)
+		lastStatus = status
 		if err == nil {
 			if tries > 1 {
 				c.logger().InfoContext(ctx, "connector call succeeded after retry", "conversation", conv, "tries", tries)
@@ -177,7 +184,8 @@ func (c *Client) do(ctx context.Context, method, target string, payload any, con
 		}
 	}
 	c.logger().ErrorContext(ctx, "activity not delivered to the channel", "conversation", conv, "method", method, "tries", tries, "error", lastErr)
-	return fmt.Errorf("%w: %w", ErrNotDelivered, lastErr)
+	final = fmt.Errorf("%w: %w", ErrNotDelivered, lastErr)
+	return final
 }
 
 // retryDelay says whether a failed try is worth another, and after how long:

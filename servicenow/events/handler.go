@@ -1,6 +1,10 @@
 package events
 
 import (
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+
 	"bytes"
 	"context"
 	"encoding/json"
@@ -16,7 +20,8 @@ import (
 // Inbox takes an accepted event. It must return quickly: the work behind an
 // event is queued, never done while ServiceNow waits.
 type Inbox interface {
-	Accept(ctx context.Context, e Event) error
+	// Accept keeps e; fresh is false for an event already kept before.
+	Accept(ctx context.Context, e Event) (fresh bool, err error)
 }
 
 // Handler is the endpoint ServiceNow posts events to. It checks, in this
@@ -56,14 +61,38 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.refuse(r, w, http.StatusBadRequest, err.Error())
 		return
 	}
-	if err := h.Inbox.Accept(r.Context(), e); err != nil {
+	fresh, err := h.Inbox.Accept(r.Context(), e)
+	if err != nil {
 		h.Log.WarnContext(r.Context(), "a change event could not be queued; ServiceNow is asked to send it again", "event", e.ID, "error", err)
 		w.Header().Set("Retry-After", "10")
+		count(r.Context(), outcomeUnavailable)
 		answer(w, http.StatusServiceUnavailable, "the event could not be queued; send it again")
 		return
 	}
+	if fresh {
+		count(r.Context(), outcomeAccepted)
+	} else {
+		count(r.Context(), outcomeDuplicate)
+	}
 	answer(w, http.StatusAccepted, "accepted")
 }
+
+// eventCount counts the events ServiceNow posts, by what became of them.
+var eventCount, _ = otel.Meter("snowbot/events").Int64Counter("snowbot.events", metric.WithUnit("{event}"),
+	metric.WithDescription("Change events ServiceNow posted: accepted, duplicate (already kept), refused (bad signature, body or size), unavailable (not kept: 503)."))
+
+var (
+	outcomeAccepted    = outcome("accepted")
+	outcomeDuplicate   = outcome("duplicate")
+	outcomeRefused     = outcome("refused")
+	outcomeUnavailable = outcome("unavailable")
+)
+
+func outcome(name string) metric.AddOption {
+	return metric.WithAttributeSet(attribute.NewSet(attribute.String("snowbot.event.outcome", name)))
+}
+
+func count(ctx context.Context, o metric.AddOption) { eventCount.Add(ctx, 1, o) }
 
 func (h *Handler) now() time.Time {
 	if h.Now != nil {
@@ -76,6 +105,7 @@ func (h *Handler) now() time.Time {
 // content of the event: it may be a forgery).
 func (h *Handler) refuse(r *http.Request, w http.ResponseWriter, status int, reason string) {
 	h.Log.InfoContext(r.Context(), "change event refused", "status", status, "reason", reason)
+	count(r.Context(), outcomeRefused)
 	answer(w, status, reason)
 }
 
