@@ -61,7 +61,7 @@ func startTurn(ctx context.Context, a schema.Activity) (context.Context, func(ou
 		name = "invoke " + key.invoke
 	}
 	start := time.Now()
-	ctx, span := tracer.Start(ctx, name, trace.WithSpanKind(trace.SpanKindServer), trace.WithAttributes(key.Attributes()...))
+	ctx, span := tracer.Start(ctx, name, trace.WithSpanKind(trace.SpanKindServer), trace.WithAttributes(turnSets.List(key)...))
 	return ctx, func(outcome string) {
 		span.SetAttributes(attrOutcome.String(outcome))
 		if outcome != outcomeOK {

@@ -51,9 +51,9 @@ func tableOf(path string) string {
 
 // startCall starts the span of one call; end records how it went.
 func (s *Session) startCall(ctx context.Context, method, path string) (context.Context, func(status, resends int, err error)) {
-	table := tableOf(path)
-	ctx, span := tracer.Start(ctx, "ServiceNow "+method+" "+table, trace.WithSpanKind(trace.SpanKindClient),
-		trace.WithAttributes(semconv.HTTPRequestMethodKey.String(method), attrTable.String(table), semconv.ServerAddress(s.c.host)))
+	k := spanKey{method: method, table: tableOf(path), host: s.c.host}
+	ctx, span := tracer.Start(ctx, "ServiceNow "+method+" "+k.table, trace.WithSpanKind(trace.SpanKindClient),
+		trace.WithAttributes(spanSets.List(k)...))
 	return ctx, func(status, resends int, err error) {
 		end := make([]attribute.KeyValue, 0, 3)
 		if status > 0 {
@@ -70,6 +70,15 @@ func (s *Session) startCall(ctx context.Context, method, path string) (context.C
 		span.End()
 	}
 }
+
+// spanKey is what a call's span starts with.
+type spanKey struct{ method, table, host string }
+
+func (k spanKey) Attributes() []attribute.KeyValue {
+	return []attribute.KeyValue{semconv.HTTPRequestMethodKey.String(k.method), attrTable.String(k.table), semconv.ServerAddress(k.host)}
+}
+
+var spanSets attrs.Cache[spanKey]
 
 // errorType sorts a failed call for telemetry: its status, or what kind of
 // failure it was when no answer came.

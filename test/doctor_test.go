@@ -1,8 +1,11 @@
 package test
 
 import (
+	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -177,4 +180,39 @@ func TestTheBuildIsShownByVersionAndHealthz(t *testing.T) {
 	w := newWorld(t, nil)
 	_, body := browse(t, w.bot.URL+"/healthz")
 	mustContain(t, "/healthz", body, `"version":"`+testVersion+`"`, `"commit":"`+testCommit+`"`)
+}
+
+// With telemetry on, doctor checks that the OTLP receiver takes traces, with
+// the headers the exporter would send; without, it says telemetry is off.
+func TestDoctorChecksTheTelemetryReceiver(t *testing.T) {
+	t.Parallel()
+	bf := newBotFramework(t)
+	env := baseEnv(t, bf, freePort(t))
+	_, out := doctor(t, env)
+	mustContain(t, "telemetry off", out, "• telemetry: off")
+
+	var gotHeader atomic.Value // the header the receiver was sent
+	gotHeader.Store("")
+	rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		gotHeader.Store(r.Header.Get("Api-Key"))
+		if r.URL.Path != "/v1/traces" || r.Header.Get("Api-Key") != "s3cret" {
+			http.Error(w, "no", http.StatusUnauthorized)
+		}
+	}))
+	t.Cleanup(rcv.Close)
+	env["OTEL_EXPORTER_OTLP_ENDPOINT"] = rcv.URL
+	env["OTEL_EXPORTER_OTLP_HEADERS"] = "api-key=s3cret"
+	code, out := doctor(t, env)
+	if code != 0 || gotHeader.Load() != "s3cret" {
+		t.Fatalf("doctor exited %d (header %q):\n%s", code, gotHeader.Load(), out)
+	}
+	mustContain(t, "telemetry on", out, "✓ telemetry: the OTLP receiver at "+rcv.URL+"/v1/traces accepts traces")
+	mustNotContain(t, "telemetry on", out, "s3cret")
+
+	env["OTEL_EXPORTER_OTLP_HEADERS"] = "api-key=wrong"
+	code, out = doctor(t, env)
+	if code == 0 {
+		t.Fatalf("doctor passed a receiver that refuses:\n%s", out)
+	}
+	mustContain(t, "refused", out, "✗ telemetry: "+rcv.URL+"/v1/traces answered HTTP 401", "OTEL_EXPORTER_OTLP_HEADERS")
 }

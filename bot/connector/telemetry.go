@@ -54,10 +54,18 @@ func hostOf(target string) string {
 
 // startSend starts the span of one activity handed to the connector.
 func startSend(ctx context.Context, method, target string) (context.Context, trace.Span) {
-	op := operation(method, target)
-	return tracer.Start(ctx, "Teams "+op, trace.WithSpanKind(trace.SpanKindClient),
-		trace.WithAttributes(attrOperation.String(op), semconv.HTTPRequestMethodKey.String(method), semconv.ServerAddress(hostOf(target))))
+	k := sendKey{operation: operation(method, target), method: method, host: hostOf(target)}
+	return tracer.Start(ctx, "Teams "+k.operation, trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(sendSets.List(k)...))
 }
+
+// sendKey is what a send's span starts with.
+type sendKey struct{ operation, method, host string }
+
+func (k sendKey) Attributes() []attribute.KeyValue {
+	return []attribute.KeyValue{attrOperation.String(k.operation), semconv.HTTPRequestMethodKey.String(k.method), semconv.ServerAddress(k.host)}
+}
+
+var sendSets attrs.Cache[sendKey]
 
 // endSend ends it: the last status, the tries, and whether it got through.
 func endSend(span trace.Span, status, tries int, err error) {

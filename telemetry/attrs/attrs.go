@@ -16,26 +16,38 @@ type Key interface {
 	Attributes() []attribute.KeyValue
 }
 
-// Cache holds the set of each key.
+// Cache holds the set of each key, and its attributes as a list (for a
+// span, which takes a list).
 type Cache[K Key] struct {
 	mu   sync.RWMutex
-	sets map[K]attribute.Set
+	sets map[K]entry
+}
+
+type entry struct {
+	set  attribute.Set
+	list []attribute.KeyValue // shared: never to be changed
 }
 
 // Of is k's attribute set.
-func (c *Cache[K]) Of(k K) attribute.Set {
+func (c *Cache[K]) Of(k K) attribute.Set { return c.entry(k).set }
+
+// List is k's attributes, to start a span with; the caller must not change it.
+func (c *Cache[K]) List(k K) []attribute.KeyValue { return c.entry(k).list }
+
+func (c *Cache[K]) entry(k K) entry {
 	c.mu.RLock()
-	s, ok := c.sets[k]
+	e, ok := c.sets[k]
 	c.mu.RUnlock()
 	if ok {
-		return s
+		return e
 	}
-	s = attribute.NewSet(k.Attributes()...)
+	list := k.Attributes()
+	e = entry{set: attribute.NewSet(list...), list: list[:len(list):len(list)]}
 	c.mu.Lock()
 	if c.sets == nil {
-		c.sets = map[K]attribute.Set{}
+		c.sets = map[K]entry{}
 	}
-	c.sets[k] = s
+	c.sets[k] = e
 	c.mu.Unlock()
-	return s
+	return e
 }

@@ -90,7 +90,8 @@ try {
 
   await say(code);
   await page.getByText("signed in to ServiceNow").last().waitFor();
-  const list = card("Your open incidents");
+  // By its title, exactly: the help card's "List your open incidents." matches too.
+  const list = page.locator(".ac-adaptiveCard", { has: page.getByText("Your open incidents", { exact: true }) }).last();
   await list.waitFor();
   for (const n of ["INC0010001", "INC0010002", "INC0010003", "INC0010004"]) {
     await list.getByText(n).waitFor();
@@ -222,7 +223,7 @@ try {
   await shot("catalog-ordered");
   console.log(`ordered ${ritm}`);
   await say("requests");
-  await card("Your open requests").getByText(ritm).waitFor();
+  await page.locator(".ac-adaptiveCard", { has: page.getByText("Your open requests", { exact: true }) }).last().getByText(ritm).waitFor();
   await shot("catalog-requests");
 
   // A message action: "Create incident" on a message of the chat opens the
