@@ -183,6 +183,7 @@ func (s *Service) CompleteSignIn(ctx context.Context, user, code string) (Signed
 			return SignedIn{}, err
 		case n >= MaxCodeFailures:
 			s.cfg.Log.WarnContext(ctx, "sign-in discarded after too many wrong codes")
+			countSignIn(ctx, stageFailed)
 			return SignedIn{}, ErrTooManyCodes
 		}
 		countSignIn(ctx, stageFailed)

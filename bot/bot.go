@@ -160,12 +160,15 @@ func (b *Bot) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	if act.Type == schema.Invoke {
 		ictx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		resp := b.invoke(ictx, turn, end)
+		resp, outcome := b.invoke(ictx, turn)
 		cancel()
 		status = writeInvokeResponse(w, resp)
 		if len(turn.later) > 0 {
-			b.background(ctx, turn.RunLater)
+			// The turn goes on after its answer: its span and duration too.
+			b.background(ctx, func(ctx context.Context) { turn.RunLater(ctx); end(outcome) })
+			return
 		}
+		end(outcome)
 		return
 	}
 
@@ -291,9 +294,8 @@ func (b *Bot) run(ctx context.Context, t *Turn, end func(outcome string)) {
 	}
 }
 
-func (b *Bot) invoke(ctx context.Context, t *Turn, end func(outcome string)) (resp InvokeResponse) {
-	outcome := outcomeOK
-	defer func() { end(outcome) }()
+func (b *Bot) invoke(ctx context.Context, t *Turn) (resp InvokeResponse, outcome string) {
+	outcome = outcomeOK
 	defer func() {
 		if p := recover(); p != nil {
 			outcome = outcomePanic
@@ -305,7 +307,7 @@ func (b *Bot) invoke(ctx context.Context, t *Turn, end func(outcome string)) (re
 			outcome = outcomeError
 		}
 	}()
-	return b.routeInvoke(ctx, t)
+	return b.routeInvoke(ctx, t), outcomeOK
 }
 
 func (b *Bot) apologise(ctx context.Context, t *Turn) {

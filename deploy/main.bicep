@@ -122,7 +122,7 @@ param logLevel string = 'info'
 @description('Send traces and metrics to Application Insights: an OpenTelemetry Collector runs beside the bot as a sidecar container, and a workspace-based Application Insights (with its Log Analytics workspace) is created. Off by default.')
 param telemetry bool = false
 
-@description('With telemetry: the OpenTelemetry Collector (contrib distribution, which has the azuremonitor exporter) image, pinned.')
+@description('With telemetry: the OpenTelemetry Collector (contrib distribution, which has the azuremonitor exporter) image, pinned to a version (or a digest). Import it into your registry (az acr import) to pull it with the identity instead of anonymously from Docker Hub.')
 param collectorImage string = 'otel/opentelemetry-collector-contrib:0.165.0'
 
 // Names. Every name is derived here, and bicepnames_test.go evaluates these
@@ -142,6 +142,7 @@ var redisName = 'redis-${compact}-${suffix}'
 var botName = 'bot-${compact}-${take(suffix, 8)}'
 var redisAccessName = 'snowbot${take(suffix, 8)}'
 var workspaceName = 'log-${compact}'
+var collectorFromAcr = !empty(acrName) && startsWith(collectorImage, '${acrName}.azurecr.io/')
 var insightsName = 'appi-${compact}'
 
 var instances = store == 'local' ? 1 : instanceCount
@@ -378,7 +379,7 @@ resource insights 'Microsoft.Insights/components@2020-02-02' = if (telemetry) {
   kind: 'web'
   properties: {
     Application_Type: 'web'
-    WorkspaceResourceId: workspace.id
+    WorkspaceResourceId: workspace!.id
   }
 }
 
@@ -477,7 +478,8 @@ resource collector 'Microsoft.Web/sites/sitecontainers@2024-11-01' = if (telemet
     image: collectorImage
     targetPort: '4318'
     isMain: false
-    authType: 'Anonymous'
+    authType: collectorFromAcr ? 'UserAssigned' : 'Anonymous'
+    userManagedIdentityClientId: collectorFromAcr ? identity.properties.clientId : null
     startUpCommand: '--config=env:OTEL_COLLECTOR_CONFIG'
     // Each value names an app setting whose value the container gets.
     environmentVariables: [

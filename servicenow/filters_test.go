@@ -2,6 +2,7 @@ package servicenow
 
 import (
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -50,3 +51,21 @@ func TestIsCurrentUserIn(t *testing.T) {
 		t.Errorf("%q, %v", q, err)
 	}
 }
+
+// Telemetry names the tables snowbot reads; any other (one a client named)
+// is "other", so that nobody can make new series.
+func TestTelemetryNamesOnlyKnownTables(t *testing.T) {
+	for path, want := range map[string]string{
+		"/api/now/table/incident":                    "incident",
+		"/api/now/table/sc_req_item/" + sysIDOf("1"): "sc_req_item",
+		"/api/now/table/u_made_up_1":                 "other",
+		"/api/sn_sc/servicecatalog/items":            "sn_sc",
+		"/oauth_token.do":                            "oauth",
+	} {
+		if got := tableOf(path); got != want {
+			t.Errorf("%s: %s, want %s", path, got, want)
+		}
+	}
+}
+
+func sysIDOf(s string) string { return strings.Repeat(s, 32) }

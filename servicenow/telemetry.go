@@ -31,13 +31,16 @@ var (
 // attrTable is the table (or API) a call reads or writes.
 const attrTable = attribute.Key("servicenow.table")
 
-// tableOf names what a path reaches: the table of /api/now/table/{table},
-// "sn_sc" for the Service Catalog API, "oauth" for the token endpoints.
+// tableOf names what a path reaches: the table of /api/now/table/{table}
+// when it is one snowbot reads itself (any other, such as one a catalog
+// form's typeahead names, is "other": what a client sends must not make new
+// series), "sn_sc" for the Service Catalog API, "oauth" for the token
+// endpoints.
 func tableOf(path string) string {
 	switch {
 	case strings.HasPrefix(path, "/api/now/table/"):
 		table, _, _ := strings.Cut(strings.TrimPrefix(path, "/api/now/table/"), "/")
-		if validField(table) {
+		if knownTables[table] {
 			return table
 		}
 		return "other"
@@ -48,6 +51,12 @@ func tableOf(path string) string {
 	}
 	return "other"
 }
+
+// knownTables are the tables telemetry names.
+var knownTables = map[string]bool{"incident": true, "task": true, "change_request": true, "change_task": true, "problem": true,
+	"problem_task": true, "sc_request": true, "sc_req_item": true, "sc_task": true, "sysapproval_approver": true, "kb_knowledge": true,
+	"sys_user": true, "sys_user_group": true, "sys_documentation": true, "sc_cat_item": true, "cmn_location": true, "core_company": true,
+	"cmn_department": true}
 
 // startCall starts the span of one call; end records how it went.
 func (s *Session) startCall(ctx context.Context, method, path string) (context.Context, func(status, resends int, err error)) {

@@ -72,15 +72,25 @@ func TestOrderingFromTheCatalogOverTheWire(t *testing.T) {
 	}
 	orderNow := "/api/sn_sc/servicecatalog/items/ca000000000000000000000000000001/order_now"
 
-	// ServiceNow fails: 503, nothing ordered, the same form may be sent again.
+	// ServiceNow answers 503: the order may have been made behind it (a
+	// gateway's timeout says nothing of what happened), so the form orders
+	// no more, and says where to look.
 	w.sn.Fail(fakeservicenow.Failure{Path: orderNow, Status: http.StatusServiceUnavailable})
 	w.submit(ada, send)
-	mustContain(t, "a 503", w.next(ada).JSON(), "not answering")
+	mustContain(t, "a 503", w.next(ada).JSON(), "may or may not have gone through", "requests")
+	w.submit(ada, send)
+	mustContain(t, "pressed again after a 503", w.next(ada).JSON(), "You already sent this", "may or may not have gone through")
 	if n := len(w.sn.Orders()); n != 0 {
 		t.Fatalf("%d orders after a 503", n)
 	}
 
-	// Pressed twice at once: one order, and both presses answered with it.
+	// A new form, pressed twice at once: one order, both presses answered with it.
+	w.submit(ada, cardData(t, list.Body, "Order"))
+	form = w.next(ada)
+	send["form"] = cardData(t, form.Body, "Order")["form"]
+	if send["form"] == data["form"] {
+		t.Fatal("the second form has the first one's id")
+	}
 	var wg sync.WaitGroup
 	for range 2 {
 		wg.Add(1)
@@ -96,7 +106,7 @@ func TestOrderingFromTheCatalogOverTheWire(t *testing.T) {
 	for _, m := range []string{first.JSON(), second.JSON()} {
 		mustContain(t, "both answers", m, ritm, orders[0].Request)
 	}
-	if posts := w.sn.Requests(orderNow); len(posts) != 2 { // the 503 and the order
+	if posts := w.sn.Requests(orderNow); len(posts) != 2 { // the 503 (once, though pressed twice) and the order
 		t.Errorf("%d order_now calls", len(posts))
 	}
 

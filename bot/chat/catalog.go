@@ -84,8 +84,8 @@ func (c *Conversation) orderNow(ctx context.Context, t *bot.Turn, sent map[strin
 				return c.formAgain(ctx, t, s, item, form, values, "ServiceNow did not take the order: "+classify(err).quote), nil
 			}
 			if err != nil && unanswered(err) {
-				// The order went out and no answer came back: it may have been
-				// placed. This form orders no more; requests tells.
+				// The order went out and no success came back: it may have
+				// been placed. This form orders no more; requests tells.
 				return outcome{answer: bot.Text(orderUnanswered), done: true}, nil
 			}
 			if err != nil {
@@ -98,14 +98,18 @@ func (c *Conversation) orderNow(ctx context.Context, t *bot.Turn, sent map[strin
 	})
 }
 
-const orderUnanswered = "ServiceNow did not answer in time, so your order may or may not have gone through. " +
+const orderUnanswered = "ServiceNow did not confirm your order, so it may or may not have gone through. " +
 	"Type **requests** in a minute to see it before you order again."
 
-// unanswered reports whether a request got no answer at all (as opposed to
-// ServiceNow's refusal or error): what it asked for may have been done.
+// unanswered reports whether a request may have been done although no
+// success came back: no answer at all, or a server error (a gateway's
+// timeout, a transaction cut short) rather than ServiceNow's refusal.
 func unanswered(err error) bool {
 	var answered *servicenow.Error
-	return !errors.As(err, &answered) && classify(err).kind == failNotAnswering
+	if errors.As(err, &answered) {
+		return answered.Status >= 500
+	}
+	return classify(err).kind == failNotAnswering
 }
 
 // formAgain is the form as it was sent, with why it came back: in place of

@@ -105,7 +105,8 @@ try {
   await form.locator("textarea").first().fill("Since this morning, every few seconds.");
   await shot("create-form");
   await form.getByRole("button", { name: "Create incident" }).click();
-  const created = card("Created INC");
+  // By its title: the form's receipt ("Sent: created INC…") may come first.
+  const created = page.locator(".ac-adaptiveCard", { has: page.getByText(/^Created INC\d+$/) }).last();
   await created.waitFor();
   const number = (await created.innerText()).match(/Created (INC\d+)/)?.[1];
   if (!number) throw new Error("the created card shows no incident number");

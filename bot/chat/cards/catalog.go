@@ -149,10 +149,14 @@ func variableInputs(va servicenow.Variable, values map[string]string) []Element 
 	case servicenow.Reference:
 		e.Type, in.Style, in.Placeholder = "Input.ChoiceSet", "filtered", "Type a few letters of a name"
 		in.Data = &DataQuery{Type: "Data.Query", Dataset: ReferenceDataset(va.Reference)}
-		if shownName := values[va.Name+NameSuffix]; values[va.Name] != "" && shownName != "" {
-			in.Choices = []Choice{{Title: Plain(shownName), Value: values[va.Name]}}
-		} else {
-			in.Value = ""
+		if id := values[va.Name]; id != "" {
+			// A filtered choice set shows a value only among its choices: keep
+			// the one chosen, by its name when it is known.
+			shownName := Plain(values[va.Name+NameSuffix])
+			if shownName == "" {
+				shownName = "Your earlier choice"
+			}
+			in.Choices = []Choice{{Title: shownName, Value: id}}
 		}
 	}
 	return withHelp(append(out, e), va)
