@@ -83,9 +83,10 @@ func (c *Conversation) orderNow(ctx context.Context, t *bot.Turn, sent map[strin
 			if errors.Is(err, servicenow.ErrRejected) || errors.Is(err, servicenow.ErrForbidden) {
 				return c.formAgain(ctx, t, s, item, form, values, "ServiceNow did not take the order: "+classify(err).quote), nil
 			}
-			if err != nil && unanswered(err) {
-				// The order went out and no success came back: it may have
-				// been placed. This form orders no more; requests tells.
+			if err != nil && classify(err).kind == failNotAnswering {
+				// No answer, or a 5xx (a gateway's timeout, a transaction cut
+				// short): the order may have been placed. This form orders no
+				// more; requests tells.
 				return outcome{answer: bot.Text(orderUnanswered), done: true}, nil
 			}
 			if err != nil {
@@ -100,17 +101,6 @@ func (c *Conversation) orderNow(ctx context.Context, t *bot.Turn, sent map[strin
 
 const orderUnanswered = "ServiceNow did not confirm your order, so it may or may not have gone through. " +
 	"Type **requests** in a minute to see it before you order again."
-
-// unanswered reports whether a request may have been done although no
-// success came back: no answer at all, or a server error (a gateway's
-// timeout, a transaction cut short) rather than ServiceNow's refusal.
-func unanswered(err error) bool {
-	var answered *servicenow.Error
-	if errors.As(err, &answered) {
-		return answered.Status >= 500
-	}
-	return classify(err).kind == failNotAnswering
-}
 
 // formAgain is the form as it was sent, with why it came back: in place of
 // the one sent when Teams says which that was, else as a new message.
