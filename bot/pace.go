@@ -17,13 +17,21 @@ type Window struct {
 // 30 a second in all. A 429 beyond these is still honoured by the connector's
 // Retry-After handling.
 var (
-	conversationLimits = []Window{{time.Second, 7}, {2 * time.Second, 8}, {30 * time.Second, 60}, {time.Hour, 1800}}
-	tenantLimits       = []Window{{time.Second, 30}}
+	conversationLimits = inHand([]Window{{time.Second, 7}, {2 * time.Second, 8}, {30 * time.Second, 60}, {time.Hour, 1800}})
+	tenantLimits       = inHand([]Window{{time.Second, 30}})
 )
 
-// margin keeps a tenth of each window in hand: messages sent at the limit's
-// edge may arrive closer together than they left.
-const margin = 10
+// inHand widens each window by a tenth, and by at least minHand: sends paced
+// exactly at a limit's edge arrive as the way there lets them, some closer
+// together than they left, and Teams counts arrivals.
+func inHand(limits []Window) []Window {
+	const minHand = 250 * time.Millisecond
+	out := make([]Window, len(limits))
+	for i, w := range limits {
+		out[i] = Window{Span: w.Span + max(w.Span/10, minHand), Max: w.Max}
+	}
+	return out
+}
 
 // pacer hands out send times so that no window of any key is ever over its
 // limit. It is a sliding log written by hand: golang.org/x/time/rate's token
@@ -55,7 +63,7 @@ func (p *pacer) reserve(key string, now time.Time) time.Time {
 	}
 	for _, w := range p.limits {
 		if n := len(log); n >= w.Max {
-			if t := log[n-w.Max].Add(w.Span + w.Span/margin); t.After(at) {
+			if t := log[n-w.Max].Add(w.Span); t.After(at) {
 				at = t
 			}
 		}

@@ -36,8 +36,8 @@ type Sender struct {
 // limits instead of each on its own.
 type SendLog interface {
 	// ReserveSend counts one send for key at the earliest moment from now at
-	// which no window of limits is over its Max (with a tenth of each span in
-	// hand), and returns how long to wait for it.
+	// which no window of limits is over its Max, and returns how long to
+	// wait for it.
 	ReserveSend(ctx context.Context, key string, limits []Window) (time.Duration, error)
 }
 

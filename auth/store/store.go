@@ -146,8 +146,8 @@ type Window struct {
 // their sends together keep within a channel's limits.
 type SendLog interface {
 	// ReserveSend counts one send for key at the earliest moment from now at
-	// which no window of limits is over its Max (with a tenth of each span in
-	// hand), and returns how long to wait for it.
+	// which no window of limits is over its Max, and returns how long to
+	// wait for it. Any margin is the caller's, in the spans it gives.
 	ReserveSend(ctx context.Context, key string, limits []Window) (time.Duration, error)
 }
 

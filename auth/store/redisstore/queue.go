@@ -193,10 +193,9 @@ func (s *Store) Marked(ctx context.Context, keys []string) ([]bool, error) {
 }
 
 // reserveSend is the sliding log of store.SendLog as a script: the log of one
-// key is a sorted set of reserved send times. ARGV: the margin divisor, then
-// span and max (milliseconds, count) of each window, the longest last.
+// key is a sorted set of reserved send times. ARGV: span and max
+// (milliseconds, count) of each window, the longest last.
 var reserveSend = redis.NewScript(luaNow + `
-local margin = tonumber(ARGV[1])
 local longest = tonumber(ARGV[#ARGV - 1])
 redis.call("ZREMRANGEBYSCORE", KEYS[1], "-inf", now - longest)
 local n = redis.call("ZCARD", KEYS[1])
@@ -205,11 +204,11 @@ if n > 0 then
   local last = redis.call("ZRANGE", KEYS[1], -1, -1, "WITHSCORES")
   at = math.max(at, tonumber(last[2]))
 end
-for i = 2, #ARGV, 2 do
+for i = 1, #ARGV, 2 do
   local span, limit = tonumber(ARGV[i]), tonumber(ARGV[i + 1])
   if n >= limit then
     local e = redis.call("ZRANGE", KEYS[1], n - limit, n - limit, "WITHSCORES")
-    at = math.max(at, tonumber(e[2]) + span + math.floor(span / margin))
+    at = math.max(at, tonumber(e[2]) + span)
   end
 end
 local seq = redis.call("INCR", KEYS[2])
@@ -218,14 +217,11 @@ redis.call("PEXPIRE", KEYS[1], longest * 2)
 redis.call("PEXPIRE", KEYS[2], longest * 2)
 return at - now`)
 
-// paceMargin keeps a tenth of each window in hand, as the bot's own pacer does.
-const paceMargin = 10
-
 func (s *Store) ReserveSend(ctx context.Context, key string, limits []store.Window) (time.Duration, error) {
 	if len(limits) == 0 {
 		return 0, nil
 	}
-	args := []any{paceMargin}
+	args := make([]any, 0, 2*len(limits))
 	for _, w := range limits {
 		args = append(args, w.Span.Milliseconds(), w.Max)
 	}
