@@ -65,6 +65,7 @@ type rule struct {
 	Table       string `json:"table"`
 	Insert      bool   `json:"insert"`
 	Update      bool   `json:"update"`
+	When        string `json:"when"` // after, or async when the script needs no changes()
 	Condition   string `json:"condition"`
 	Description string `json:"description"`
 	Script      string `json:"script"`
@@ -120,6 +121,9 @@ func buildUpdateSet(dir string) ([]byte, error) {
 		}})
 	}
 	for _, r := range rules {
+		if r.When != "after" && r.When != "async" {
+			return nil, fmt.Errorf("business-rules.json: %s runs %q: after or async", r.Name, r.When)
+		}
 		id := stableID("business rule " + r.Name)
 		script := "(function executeRule(current, previous /*null when async*/) {\n    " +
 			strings.ReplaceAll(r.Script, "\n", "\n    ") + "\n})(current, previous);\n"
@@ -129,7 +133,7 @@ func buildUpdateSet(dir string) ([]byte, error) {
 			{"active", "true"}, {"advanced", "true"}, {"collection", r.Table}, {"condition", r.Condition},
 			{"description", r.Description}, {"filter_condition", ""}, {"name", r.Name}, {"order", "100"}, {"priority", "100"},
 			{"script", script}, {"sys_class_name", "sys_script"}, {"sys_id", id}, {"sys_name", r.Name},
-			{"sys_update_name", "sys_script_" + id}, {"when", "async"},
+			{"sys_update_name", "sys_script_" + id}, {"when", r.When},
 		}})
 	}
 

@@ -83,26 +83,29 @@ func TestTheSamplePlaceholdersAreRefused(t *testing.T) {
 func TestSettingsThatCannotWorkStopServe(t *testing.T) {
 	t.Parallel()
 	bf := newBotFramework(t)
-	for _, c := range []struct {
-		name, value, want string
-	}{
-		{"PUBLIC_BASE_URL", "/api/messages", "drop the path /api/messages"},
-		{"SERVICENOW_INSTANCE_URL", "/now/nav/ui/home", "drop the path /now/nav/ui/home"},
-	} {
-		env := baseEnv(t, bf, freePort(t))
-		env[c.name] += c.value
-		code, out := runOnce(t, t.TempDir(), env, "serve")
-		if code == 0 || !strings.Contains(out, c.name+": must be the site's address alone") || !strings.Contains(out, c.want) {
-			t.Errorf("%s=%s: exit %d\n%s", c.name, env[c.name], code, out)
+	for _, cmd := range []string{"serve", "doctor"} {
+		for _, c := range []struct {
+			name, value, want string
+		}{
+			{"PUBLIC_BASE_URL", "/api/messages", "drop the path /api/messages"},
+			{"SERVICENOW_INSTANCE_URL", "/now/nav/ui/home", "drop the path /now/nav/ui/home"},
+			{"SERVICENOW_INSTANCE_URL", "?id=1", "drop the query ?id=1"},
+		} {
+			env := baseEnv(t, bf, freePort(t))
+			env[c.name] += c.value
+			code, out := runOnce(t, t.TempDir(), env, cmd)
+			if code == 0 || !strings.Contains(out, c.name+": must be the site's address alone") || !strings.Contains(out, c.want) {
+				t.Errorf("%s with %s=%s: exit %d\n%s", cmd, c.name, env[c.name], code, out)
+			}
 		}
-	}
-	port := freePort(t)
-	env := map[string]string{"PORT": strconv.Itoa(port + 1), "PUBLIC_BASE_URL": "http://localhost:" + strconv.Itoa(port),
-		"SERVICENOW_INSTANCE_URL": "https://acme.service-now.com", "SERVICENOW_CLIENT_ID": "id", "SERVICENOW_CLIENT_SECRET": "secret",
-		"TOKEN_ENCRYPTION_KEY": randomKey()}
-	code, out := runOnce(t, t.TempDir(), env, "serve")
-	if code == 0 || !strings.Contains(out, "PUBLIC_BASE_URL: http://localhost:"+strconv.Itoa(port)+" is this machine, but the bot listens on PORT="+strconv.Itoa(port+1)) {
-		t.Errorf("a port that PUBLIC_BASE_URL does not name: exit %d\n%s", code, out)
+		port := freePort(t)
+		env := map[string]string{"PORT": strconv.Itoa(port + 1), "PUBLIC_BASE_URL": "http://localhost:" + strconv.Itoa(port),
+			"SERVICENOW_INSTANCE_URL": "https://acme.service-now.com", "SERVICENOW_CLIENT_ID": "id", "SERVICENOW_CLIENT_SECRET": "secret",
+			"TOKEN_ENCRYPTION_KEY": randomKey()}
+		code, out := runOnce(t, t.TempDir(), env, cmd)
+		if code == 0 || !strings.Contains(out, "PUBLIC_BASE_URL: http://localhost:"+strconv.Itoa(port)+" is this machine, but the bot listens on PORT="+strconv.Itoa(port+1)) {
+			t.Errorf("%s with a port that PUBLIC_BASE_URL does not name: exit %d\n%s", cmd, code, out)
+		}
 	}
 }
 

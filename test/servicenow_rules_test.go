@@ -29,6 +29,10 @@ func TestTheShippedBusinessRulesSendEventsTheBotTakes(t *testing.T) {
 	prb, _ := w.sn.Task("PRB0040003")
 	change := map[string]any{"sys_id": chg.SysID, "number": chg.Number, "assigned_to": sysIDOf(t, w.sn, "david.miller"), "watch_list": adaID}
 	problem := map[string]any{"sys_id": prb.SysID, "number": prb.Number, "assigned_to": ""}
+	ritm, _ := w.sn.Task("RITM0010001")
+	sctask, _ := w.sn.Task("SCTASK0010001")
+	requested := map[string]any{"sys_id": ritm.SysID, "number": ritm.Number, "assigned_to": beth, "watch_list": sysIDOf(t, w.sn, "bob.smith")}
+	catalogTask := map[string]any{"sys_id": sctask.SysID, "number": sctask.Number, "assigned_to": beth}
 	fixture := map[string]any{
 		"properties": map[string]string{"snowbot.events_url": w.eventsURL(), "snowbot.webhook_secret": w.env["SERVICENOW_WEBHOOK_SECRET"]},
 		"user":       beth,
@@ -40,6 +44,8 @@ func TestTheShippedBusinessRulesSendEventsTheBotTakes(t *testing.T) {
 			{"name": "a description edit", "table": "incident", "operation": "update", "record": incident, "changed": []string{"description"}},
 			{"name": "a new change", "table": "change_request", "operation": "insert", "record": change},
 			{"name": "a problem nobody is assigned", "table": "problem", "operation": "update", "record": problem, "changed": []string{"state"}},
+			{"name": "a requested item commented", "table": "sc_req_item", "operation": "update", "record": requested, "changed": []string{"comments"}},
+			{"name": "a new catalog task", "table": "sc_task", "operation": "insert", "record": catalogTask},
 			{"name": "a journal entry", "table": "sys_journal_field", "operation": "insert",
 				"record": map[string]any{"sys_id": strings.Repeat("5", 32), "name": "incident", "element": "comments", "element_id": inc.SysID}},
 			{"name": "an approval requested", "table": "sysapproval_approver", "operation": "insert",
@@ -73,7 +79,7 @@ func TestTheShippedBusinessRulesSendEventsTheBotTakes(t *testing.T) {
 		perScenario[s.Scenario]++
 	}
 	for name, want := range map[string]int{"state and priority change": 1, "a comment": 1, "a work note": 0, "a description edit": 0,
-		"a new change": 1, "a problem nobody is assigned": 1, "a journal entry": 0, "an approval requested": 1, "an approval decided": 0, "self-check": 1} {
+		"a new change": 1, "a problem nobody is assigned": 1, "a requested item commented": 1, "a new catalog task": 1, "a journal entry": 0, "an approval requested": 1, "an approval decided": 0, "self-check": 1} {
 		if perScenario[name] != want {
 			t.Errorf("%s: %d requests, want %d", name, perScenario[name], want)
 		}
@@ -113,6 +119,8 @@ func TestTheShippedBusinessRulesSendEventsTheBotTakes(t *testing.T) {
 		"a comment":                    `"event":"commented"`,
 		"a new change":                 `"table":"change_request"`,
 		"a problem nobody is assigned": `"recipients":[]`,
+		"a requested item commented":   `"event":"commented"`,
+		"a new catalog task":           `"event":"created"`,
 	} {
 		mustContain(t, scenario, events[scenario], want)
 	}

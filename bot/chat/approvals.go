@@ -62,7 +62,7 @@ func (c *Conversation) decideTyped(ctx context.Context, t *bot.Turn, approve boo
 			return outcome{}, err
 		}
 		m := cardMessage(cards.ApprovalCard(c.view(t), a, cards.Note{}, cardUsers(t)))
-		m.Text = note.Text
+		m.Text = note.Sentence()
 		return said(m), nil
 	}))
 }
@@ -127,7 +127,7 @@ func (c *Conversation) decide(ctx context.Context, s *servicenow.Session, reader
 	}
 	number := cards.Plain(a.Record.Number)
 	if !a.Requested() {
-		return a, cards.Said(cards.Info, "Nothing to do: "+number+" is already "+cards.DecisionInSentence(a, reader)+"."), nil
+		return a, cards.AlreadyDecided(number, a, reader), nil
 	}
 	decided, err := s.Decide(ctx, sysID, approve, comment)
 	if err != nil {

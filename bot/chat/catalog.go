@@ -18,9 +18,13 @@ import (
 )
 
 const (
-	// catalogLimit is how many items catalog lists; requestsLimit how many requests.
+	// catalogLimit is how many items a catalog search lists; requestsLimit
+	// how many requests. "catalog" alone reads up to browseLimit items and
+	// shows perCategory of each category.
 	catalogLimit  = 10
 	requestsLimit = 10
+	browseLimit   = 100
+	perCategory   = 3
 	// searchBudget bounds a typeahead's answer: Teams shows the choices as
 	// the person types, and gives up on a slow one.
 	searchBudget = 4 * time.Second
@@ -29,11 +33,15 @@ const (
 )
 
 // catalog answers "catalog <words>": the items the person may order that
-// match, each with an Order button; "catalog" alone lists what there is.
+// match, each with an Order button; "catalog" alone, a few of each category.
 func (c *Conversation) catalog(ctx context.Context, t *bot.Turn, words string) error {
 	words = cards.Clip(strings.TrimSpace(words), maxQuery)
 	return c.answer(ctx, t, c.asUser(ctx, t, resume{Text: strings.TrimSpace("catalog " + words)}, func(ctx context.Context, s *servicenow.Session) (outcome, error) {
-		items, err := s.CatalogItems(ctx, words, catalogLimit)
+		limit := catalogLimit
+		if words == "" {
+			limit = browseLimit
+		}
+		items, err := s.CatalogItems(ctx, words, limit)
 		switch {
 		case err != nil:
 			return outcome{}, err
@@ -41,6 +49,8 @@ func (c *Conversation) catalog(ctx context.Context, t *bot.Turn, words string) e
 			return said(bot.Text("The service catalog has nothing you may order.")), nil
 		case len(items) == 0:
 			return said(bot.Text(fmt.Sprintf("No catalog item matches “%s”. Try other words, or type **catalog** alone to see what there is.", cards.Plain(words)))), nil
+		case words == "":
+			return said(cardMessage(cards.CatalogByCategory(items, perCategory))), nil
 		}
 		return said(cardMessage(cards.CatalogItems(items, words))), nil
 	}))

@@ -102,7 +102,14 @@ func TestCatalogListsItemsWithTheirOrderButtons(t *testing.T) {
 		t.Errorf("Order sends %v", data)
 	}
 	w.say(ada, "catalog")
-	mustContain(t, "the whole catalog", w.next(ada).JSON(), "Adobe Acrobat Pro", "Standing Desk", "Access to a business system")
+	whole := w.next(ada)
+	mustContain(t, "the whole catalog", whole.JSON(), "What the service catalog offers", "Adobe Acrobat Pro", "Standing Desk", "Access to a business system")
+	// Under each category's heading, its items: the two of Access together.
+	mustContain(t, "the whole catalog by category", whole.JSON(), "Access:\\n- Access to a business system", "- Server room access", "Office:\\n- Standing Desk")
+	calls = w.sn.Requests("/api/sn_sc/servicecatalog/items")
+	if last := calls[len(calls)-1]; last.Query.Has("sysparm_text") || last.Query.Get("sysparm_limit") != "100" {
+		t.Errorf("the whole catalog was read with %v", last.Query)
+	}
 	w.say(ada, "catalog zzzqqq")
 	mustContain(t, "nothing found", w.next(ada).Text(), "No catalog item matches “zzzqqq”")
 }

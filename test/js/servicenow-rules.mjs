@@ -37,7 +37,11 @@ const log = [];
 let scenario = "";
 let rule = "";
 
-// A GlideRecord stand-in over fields; changed lists what changed in this transaction.
+// A GlideRecord stand-in over fields; changed lists what changed in this
+// transaction. An async rule's script gets the record as loaded again when
+// its job runs: changes(), changesTo() and changesFrom() do not work there
+// (ServiceNow's documentation of async business rules; only the condition
+// sees them), so they answer false, as a script on an instance would learn.
 function glideRecord(table, fields, changed = [], operation = "update") {
   const r = {
     getTableName: () => table,
@@ -60,6 +64,7 @@ function glideRecord(table, fields, changed = [], operation = "update") {
         valueOf: () => value,
         changes: () => changed.includes(prop),
         changesTo: (v) => changed.includes(prop) && value === String(v),
+        changesFrom: () => changed.includes(prop),
         nil: () => value === "",
       };
     },
@@ -117,12 +122,13 @@ for (const s of fixture.scenarios) {
   }
   for (const r of rules) {
     const f = r.fields;
-    if (f.collection !== s.table || f.when !== "async" || f[`action_${s.operation}`] !== "true") continue;
+    if (f.collection !== s.table || !["after", "async"].includes(f.when) || f[`action_${s.operation}`] !== "true") continue;
     // On insert every field that has a value counts as changed, as in ServiceNow.
     const changed = s.operation === "insert" ? Object.keys(s.record) : s.changed || [];
     context.current = glideRecord(s.table, { ...s.record }, changed, s.operation);
-    context.previous = null; // async rules have no previous
+    context.previous = f.when === "async" ? null : glideRecord(s.table, { ...s.record }); // async rules have no previous
     if (f.condition && !vm.runInContext(f.condition, context)) continue;
+    if (f.when === "async") context.current = glideRecord(s.table, { ...s.record }, [], s.operation);
     rule = f.name;
     vm.runInContext(f.script, context, { filename: f.name });
   }

@@ -134,11 +134,13 @@ func approvalItems(v View, a servicenow.Approval, kind string) ([]Element, strin
 	return items, fb.String()
 }
 
-// DecisionInSentence says what became of an approval, by whom and when, to
-// follow "is already", as plain text for reader: "approved by Ada Lovelace
-// on 2026-11-25 10:00 CET", "no longer required (since …)".
-func DecisionInSentence(a servicenow.Approval, reader Reader) string {
-	return decision(a, strings.ToLower(Plain(orDash(a.State.Display))), reader.Time)
+// AlreadyDecided is the note for a press on an approval decided before:
+// what became of it, by whom and when ("approved by Ada Lovelace on …"), the
+// time in each viewer's zone on the card and in reader's in the fallback.
+func AlreadyDecided(number string, a servicenow.Approval, reader Reader) Note {
+	state := strings.ToLower(Plain(orDash(a.State.Display)))
+	lead := "Nothing to do: " + number + " is already "
+	return Note{Tone: Info, Text: lead + decision(a, state, When) + ".", Plain: lead + decision(a, state, reader.Time) + "."}
 }
 
 func decision(a servicenow.Approval, state string, at func(time.Time) string) string {
@@ -154,7 +156,7 @@ func decisionColor(a servicenow.Approval) string {
 	case servicenow.ApprovalApproved:
 		return "Good"
 	case servicenow.ApprovalRejected:
-		return "Attention"
+		return "Accent" // a decision, not something gone wrong
 	}
 	return "Default"
 }

@@ -24,28 +24,71 @@ type orderData struct {
 
 // CatalogItems lists items to order, each with an Order button.
 func CatalogItems(items []servicenow.CatalogItem, words string) Card {
-	heading := "From the service catalog"
-	if words != "" {
-		heading = "Catalog items matching “" + Plain(words) + "”"
-	}
+	heading := "Catalog items matching “" + Plain(words) + "”"
 	body := []Element{Title(heading)}
 	var fb strings.Builder
 	fb.WriteString(heading + ":\n")
 	for _, it := range items {
-		name, about := Plain(it.Name), Plain(Clip(it.ShortDescription, maxShort))
-		line := Plain(it.Category)
-		if about != "" {
-			line = strings.TrimPrefix(line+" · "+about, " · ")
-		}
-		body = append(body, Element{Type: "Container", Separator: true, Items: []Element{
-			{Type: "TextBlock", Wrap: true, Weight: "Bolder", Text: name},
-			Subtle(line),
-			ActionSet(Submit("Order", orderData{Action: ActionOrder, Item: it.SysID})),
-		}})
-		fb.WriteString("- " + name + ": " + line + "\n")
+		e, line := catalogEntry(it, Plain(it.Category))
+		body = append(body, e)
+		fb.WriteString(line)
 	}
 	body = append(body, Subtle("Press **Order** to fill in what the item asks for."))
 	return Card{Body: body, Fallback: fb.String()}
+}
+
+// CatalogByCategory shows what the catalog offers: under each category, in
+// the order ServiceNow gives them, its first perCategory items, and how many
+// more a search finds.
+func CatalogByCategory(items []servicenow.CatalogItem, perCategory int) Card {
+	const heading = "What the service catalog offers"
+	var order []string
+	byCategory := map[string][]servicenow.CatalogItem{}
+	for _, it := range items {
+		c := strings.TrimSpace(it.Category)
+		if c == "" {
+			c = "Other"
+		}
+		if _, seen := byCategory[c]; !seen {
+			order = append(order, c)
+		}
+		byCategory[c] = append(byCategory[c], it)
+	}
+	body := []Element{Title(heading)}
+	var fb strings.Builder
+	fb.WriteString(heading + ":\n")
+	for _, c := range order {
+		list := byCategory[c]
+		body = append(body, Element{Type: "TextBlock", Wrap: true, Size: "Medium", Weight: "Bolder", Separator: true, Text: Plain(c)})
+		fb.WriteString(Plain(c) + ":\n")
+		for _, it := range list[:min(len(list), perCategory)] {
+			e, line := catalogEntry(it, "")
+			body = append(body, e)
+			fb.WriteString(line)
+		}
+		if more := len(list) - perCategory; more > 0 {
+			m := fmt.Sprintf("%d more in %s: type **catalog** and a few words to find one.", more, Plain(c))
+			body = append(body, Subtle(m))
+			fb.WriteString("  " + m + "\n")
+		}
+	}
+	body = append(body, Subtle("Press **Order** to fill in what the item asks for."))
+	return Card{Body: body, Fallback: fb.String()}
+}
+
+// catalogEntry is one item with its Order button, under what, and its line
+// in the fallback text.
+func catalogEntry(it servicenow.CatalogItem, what string) (Element, string) {
+	name, line := Plain(it.Name), what
+	if about := Plain(Clip(it.ShortDescription, maxShort)); about != "" {
+		line = strings.TrimPrefix(line+" · "+about, " · ")
+	}
+	items := []Element{{Type: "TextBlock", Wrap: true, Weight: "Bolder", Text: name}}
+	if line != "" {
+		items = append(items, Subtle(line))
+	}
+	items = append(items, ActionSet(Submit("Order", orderData{Action: ActionOrder, Item: it.SysID})))
+	return Element{Type: "Container", Separator: true, Items: items}, strings.TrimSuffix("- "+name+": "+line, ": ") + "\n"
 }
 
 // Form marks: a variable's input is its name behind inputPrefix (so that it

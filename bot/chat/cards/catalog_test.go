@@ -2,6 +2,7 @@ package cards
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -23,5 +24,23 @@ func TestAFormKeepsAChosenReference(t *testing.T) {
 		if got := string(b); !strings.Contains(got, want) || !strings.Contains(got, `"value":"`+id+`"`) {
 			t.Errorf("want %s in\n%s", want, got)
 		}
+	}
+}
+
+// The whole catalog shows a few items of each category, in ServiceNow's
+// order, and says how many more a search finds.
+func TestTheCatalogByCategoryShowsAFewOfEach(t *testing.T) {
+	var items []servicenow.CatalogItem
+	for i, c := range []string{"Hardware", "Software", "Hardware", "Hardware", "Hardware", ""} {
+		items = append(items, servicenow.CatalogItem{SysID: fmt.Sprintf("%032d", i), Name: fmt.Sprintf("Item %d", i), Category: c})
+	}
+	c := CatalogByCategory(items, 3)
+	want := "What the service catalog offers:\nHardware:\n- Item 0\n- Item 2\n- Item 3\n" +
+		"  1 more in Hardware: type **catalog** and a few words to find one.\nSoftware:\n- Item 1\nOther:\n- Item 5\n"
+	if c.Fallback != want {
+		t.Errorf("the catalog reads\n%s\nwant\n%s", c.Fallback, want)
+	}
+	if body := string(mustJSON(t, c.JSON())); strings.Contains(body, "Item 4") || strings.Count(body, `"title":"Order"`) != 5 {
+		t.Errorf("not three of Hardware:\n%s", body)
 	}
 }

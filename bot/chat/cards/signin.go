@@ -37,6 +37,9 @@ func Problem(what, next string) Card {
 type Note struct {
 	Text string
 	Tone Tone
+	// Plain, when set, is Text for the fallback: Text's times are the
+	// card's, written for each viewer.
+	Plain string
 }
 
 // Tone is how a note reads.
@@ -67,9 +70,17 @@ func (n Note) elements() []Element {
 	return []Element{e}
 }
 
+// Sentence is the note as plain text, for a message's own text.
+func (n Note) Sentence() string {
+	if n.Plain != "" {
+		return n.Plain
+	}
+	return n.Text
+}
+
 func (n Note) fallback() string {
 	if n.Text == "" {
 		return ""
 	}
-	return n.Text + "\n"
+	return n.Sentence() + "\n"
 }

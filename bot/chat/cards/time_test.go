@@ -76,6 +76,39 @@ func TestAnApprovalCardShowsTimesForItsReader(t *testing.T) {
 	}
 }
 
+// A decision made before is news, not a failure: a rejection is not in the
+// warning colour; a press on it again says when, on the card for each
+// viewer, in a message's text for its reader (Paris and New York each their own).
+func TestADecisionMadeBeforeReadsForEachReader(t *testing.T) {
+	paris, _ := time.LoadLocation("Europe/Paris")
+	ny, _ := time.LoadLocation("America/New_York")
+	a := servicenow.Approval{SysID: "0123456789abcdef0123456789abcdef", State: servicenow.Value{Value: "rejected", Display: "Rejected"},
+		Approver: "Ada Lovelace", Updated: moment, Record: servicenow.ApprovedRecord{Number: "RITM0010002"}}
+	for _, c := range []struct {
+		reader Reader
+		text   string
+	}{
+		{Reader{Zone: paris, Locale: "fr-FR"}, "Nothing to do: RITM0010002 is already rejected by Ada Lovelace on 2026-11-02 06:30 CET."},
+		{Reader{Zone: ny, Locale: "en-US"}, "Nothing to do: RITM0010002 is already rejected by Ada Lovelace on Nov 2, 2026, 12:30 AM EST."},
+	} {
+		note := AlreadyDecided("RITM0010002", a, c.reader)
+		if note.Sentence() != c.text {
+			t.Errorf("the message's text: %q, want %q", note.Sentence(), c.text)
+		}
+		card := ApprovalCard(View{Links: servicenow.NewLinks("https://acme.service-now.com"), Reader: c.reader, Now: moment}, a, note, nil)
+		body := string(mustJSON(t, card.JSON()))
+		if want := "already rejected by Ada Lovelace on {{DATE(2026-11-02T05:30:00Z, SHORT)}} {{TIME(2026-11-02T05:30:00Z)}}."; !strings.Contains(body, want) {
+			t.Errorf("the card lacks %s:\n%s", want, body)
+		}
+		if !strings.Contains(card.Fallback, c.text) {
+			t.Errorf("the card's text lacks %q:\n%s", c.text, card.Fallback)
+		}
+		if strings.Contains(body, "Attention") {
+			t.Errorf("a rejection in the warning colour:\n%s", body)
+		}
+	}
+}
+
 func mustJSON(t *testing.T, v any) []byte {
 	t.Helper()
 	b, err := json.Marshal(v)

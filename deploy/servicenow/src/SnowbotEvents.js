@@ -8,7 +8,8 @@
  * secret in the system property snowbot.webhook_secret (the same value as the
  * bot's SERVICENOW_WEBHOOK_SECRET), and posted to snowbot.events_url.
  *
- * Called from snowbot's async business rules, one per table; `new
+ * Called from snowbot's business rules, one per table (after the save for
+ * tasks, where changes() still works; async for approvals); `new
  * SnowbotEvents().check()` in Scripts - Background tells whether the secret
  * and URL are right.
  */
