@@ -37,6 +37,22 @@ func TestDependenciesPointOneWay(t *testing.T) {
 			}
 		}
 	}
+	// Direct imports: the conversation reaches the store only through what
+	// wire.go hands it; the pages render what auth reports and no more.
+	for pkg, may := range map[string]func(string) bool{
+		"./bot/chat":  func(d string) bool { return !strings.HasPrefix(d, "snowbot/auth/store") },
+		"./bot/pages": func(d string) bool { return !strings.HasPrefix(d, "snowbot/") || d == "snowbot/auth" },
+	} {
+		out, err := exec.Command("go", "list", "-f", `{{join .Imports " "}}`, pkg).Output()
+		if err != nil {
+			t.Fatalf("go list %s: %v", pkg, err)
+		}
+		for _, d := range strings.Fields(string(out)) {
+			if !may(d) {
+				t.Errorf("%s imports %s", pkg, d)
+			}
+		}
+	}
 }
 
 // One capability per file in the conversation, and functions a reader can

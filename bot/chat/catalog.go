@@ -7,7 +7,6 @@ package chat
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -90,10 +89,11 @@ func (c *Conversation) orderNow(ctx context.Context, t *bot.Turn, sent map[strin
 				return c.formAgain(ctx, t, s, item, form, values, "Fill in "+strings.Join(missing, ", ")+"."), nil
 			}
 			order, err := s.OrderNow(ctx, itemID, values)
-			if errors.Is(err, servicenow.ErrRejected) || errors.Is(err, servicenow.ErrForbidden) {
-				return c.formAgain(ctx, t, s, item, form, values, "ServiceNow did not take the order: "+classify(err).quote), nil
+			f := classify(err)
+			if err != nil && f.refusedByServiceNow() {
+				return c.formAgain(ctx, t, s, item, form, values, "ServiceNow did not take the order: "+f.quote), nil
 			}
-			if err != nil && classify(err).kind == failNotAnswering {
+			if err != nil && f.mayHaveGoneThrough() {
 				// No answer, or a 5xx (a gateway's timeout, a transaction cut
 				// short): the order may have been placed. This form orders no
 				// more; requests tells.
@@ -161,13 +161,7 @@ func (c *Conversation) OnSearch(ctx context.Context, t *bot.Turn, q bot.SearchQu
 	}
 	list, err := s.ReferenceChoices(ctx, table, cards.Clip(q.Text, maxQuery), top)
 	if err != nil {
-		c.forgetRefusedTokens(ctx, t.User.Key(), err)
-		f := classify(err)
-		if f.kind == failUnexpected {
-			c.Log.ErrorContext(ctx, "a typeahead failed", "error", err)
-		}
-		_, said := f.forCard()
-		return bot.SearchError(said)
+		return c.forTypeahead(ctx, t, err)
 	}
 	results := make([]bot.SearchResult, 0, len(list))
 	for _, r := range list {

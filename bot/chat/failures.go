@@ -6,6 +6,7 @@ package chat
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -39,6 +40,7 @@ const (
 	failInvalidSysID                         // ServiceNow named a record with an id that is not one
 	failUnsafeValue                          // typed text that cannot go into a query
 	failRejected                             // ServiceNow rejected the request (400)
+	failBadFilter                            // a filter snowbot cannot use; its message says why
 )
 
 // failure is a sorted error: its kind, how long ServiceNow asked to wait, and
@@ -91,6 +93,9 @@ func classify(err error) failure {
 		f.kind = failUnsafeValue
 	case errors.Is(err, servicenow.ErrRejected):
 		f.kind = failRejected
+	case errors.Is(err, servicenow.ErrBadFilter):
+		f.kind = failBadFilter
+		f.detail = cards.Plain(strings.TrimPrefix(err.Error(), servicenow.ErrBadFilter.Error()+": "))
 	}
 	return f
 }
@@ -115,6 +120,34 @@ func (f failure) signInNeeded() bool {
 	}
 	return false
 }
+
+// mustSignIn reports whether nothing can go on before the person signs in
+// (again): no usable token, or renewing it failed.
+func (f failure) mustSignIn() bool {
+	return f.signInNeeded() || f.kind == failMisconfigured || f.kind == failRefreshUnanswered
+}
+
+// refusedByServiceNow reports whether ServiceNow answered and said no to
+// what was asked (the values, a rule, the account's rights): putting it
+// right may help, trying again as it is will not.
+func (f failure) refusedByServiceNow() bool {
+	switch f.kind {
+	case failRejected, failForbidden, failDataPolicy:
+		return true
+	}
+	return false
+}
+
+// hiddenFromThem reports whether the record is not there for this person:
+// it does not exist, or they may not read it.
+func (f failure) hiddenFromThem() bool {
+	return f.kind == failNotFound || f.kind == failForbidden
+}
+
+// mayHaveGoneThrough reports whether a write that failed may have been done
+// all the same: ServiceNow did not answer, or answered 5xx (a gateway's
+// timeout, a transaction cut short).
+func (f failure) mayHaveGoneThrough() bool { return f.kind == failNotAnswering }
 
 // Words shared by the answers below.
 const (
@@ -194,6 +227,8 @@ func (c *Conversation) forChat(ctx context.Context, t *bot.Turn, f failure, agai
 		return cardMessage(cards.Problem("ServiceNow rejected the request: “"+f.quote+"”", "")), nil
 	case failNotFound:
 		return bot.Text("That record does not exist, or it is not yours to see."), nil
+	case failBadFilter:
+		return bot.Text("I can't use that filter: " + f.detail + "."), nil
 	}
 	return bot.Message{}, f.err
 }
@@ -212,7 +247,7 @@ func (f failure) forCard() (resp bot.InvokeResponse, said string) {
 	switch {
 	case f.brief() != "":
 		status, said = http.StatusServiceUnavailable, f.brief()
-	case f.signInNeeded(), f.kind == failMisconfigured, f.kind == failRefreshUnanswered:
+	case f.mustSignIn():
 		status, said = http.StatusUnauthorized, "Sign in to ServiceNow again: type any command in our chat for a sign-in card."
 	case f.kind == failForbidden:
 		status, said = http.StatusForbidden, "ServiceNow refused this for the account you are signed in with (“"+f.quote+"”)."
@@ -220,6 +255,8 @@ func (f failure) forCard() (resp bot.InvokeResponse, said string) {
 		status, said = http.StatusNotFound, "That record does not exist, or it is not yours to see."
 	case f.kind == failDataPolicy, f.kind == failRejected:
 		status, said = http.StatusBadRequest, "ServiceNow refused it: “"+f.quote+"”"
+	case f.kind == failBadFilter:
+		status, said = http.StatusBadRequest, "I can't use that filter: "+f.detail+"."
 	case f.kind == failUnreadable:
 		status, said = http.StatusBadGateway, "ServiceNow answered with a web page instead of data. Try again in a few minutes."
 	}
@@ -230,7 +267,7 @@ func (f failure) forCard() (resp bot.InvokeResponse, said string) {
 // or Teams' sign-in link for someone without a usable token.
 func (c *Conversation) forComposeBox(ctx context.Context, t *bot.Turn, f failure) bot.InvokeResponse {
 	switch {
-	case f.signInNeeded(), f.kind == failMisconfigured, f.kind == failRefreshUnanswered:
+	case f.mustSignIn():
 		return c.composeAuth(ctx, t)
 	case f.kind == failUnsafeValue:
 		return bot.ComposeMessage("Search for words or a number, without ^ or line breaks.")
@@ -249,7 +286,7 @@ func (c *Conversation) forComposeBox(ctx context.Context, t *bot.Turn, f failure
 // cut is true when the delivery's own work was cut short (a shutdown).
 func (f failure) forNotification(ctx context.Context, log *slog.Logger, cut bool) (delivery, time.Duration) {
 	switch {
-	case f.kind == failNotFound, f.kind == failForbidden:
+	case f.hiddenFromThem():
 		log.InfoContext(ctx, "notification not sent: the recipient may not read the record")
 		return neverTold, 0
 	case f.signInNeeded():
@@ -261,6 +298,86 @@ func (f failure) forNotification(ctx context.Context, log *slog.Logger, cut bool
 	}
 	log.ErrorContext(ctx, "notification not sent: the record could not be read", "error", f.err)
 	return neverTold, 0
+}
+
+// forDialog answers a message action that could not go on: a sign-in link
+// for someone without a usable token, otherwise what went wrong.
+func (c *Conversation) forDialog(ctx context.Context, t *bot.Turn, err error) bot.InvokeResponse {
+	c.forgetRefusedTokens(ctx, t.User.Key(), err)
+	f := classify(err)
+	if f.mustSignIn() {
+		return c.composeAuth(ctx, t)
+	}
+	if f.kind == failUnexpected {
+		c.Log.ErrorContext(ctx, "a message action failed", "error", err)
+	}
+	_, said := f.forCard()
+	return bot.TaskMessage(said)
+}
+
+// forDialogForm answers a form ServiceNow did not take: the form again, with what
+// was typed and why, or a sign-in link.
+func (c *Conversation) forDialogForm(ctx context.Context, r actionRun, err error, again func(note string) actionResult) actionResult {
+	c.forgetRefusedTokens(ctx, r.t.User.Key(), err)
+	f := classify(err)
+	switch {
+	case f.mustSignIn():
+		return actionResult{response: c.composeAuth(ctx, r.t)}
+	case f.kind == failUnexpected:
+		c.Log.ErrorContext(ctx, "a message action failed", "error", err)
+	case f.mayHaveGoneThrough():
+		c.Log.WarnContext(ctx, "ServiceNow not answering", "error", err)
+		return again(notAnswering + " Check ServiceNow before you send it again: it may have been done.")
+	}
+	_, said := f.forCard()
+	return again(said)
+}
+
+// forChannel answers a channel command whose ServiceNow work failed: in
+// the channel, without anyone's data; a sign-in card goes to the person's 1:1
+// chat, and the command is resumed in the channel once they signed in.
+func (c *Conversation) forChannel(ctx context.Context, t *bot.Turn, err error, again resume) error {
+	c.forgetRefusedTokens(ctx, t.User.Key(), err)
+	f := classify(err)
+	switch {
+	case f.mustSignIn():
+		private, perr := t.Privately(ctx)
+		if perr != nil {
+			c.Log.WarnContext(ctx, "the 1:1 chat could not be opened", "error", perr)
+			return c.reply(ctx, t, bot.Text(oneToOneOnly))
+		}
+		channel := t.Reference()
+		channel.ActivityID = ""
+		again.Ref = &channel
+		resumeJSON, _ := json.Marshal(again)
+		url, serr := c.Auth.StartSignIn(ctx, t.User.Key(), resumeJSON)
+		if serr != nil {
+			return c.answerFailure(ctx, t, serr, again)
+		}
+		if err := c.reply(ctx, private, cardMessage(cards.SignIn(reasonFirstTime, url))); err != nil {
+			return err
+		}
+		return c.reply(ctx, t, bot.Text("Sign in to ServiceNow first: I sent you a card in our 1:1 chat, and I'll finish this here once you're in."))
+	case f.kind == failBadFilter:
+		return c.reply(ctx, t, bot.Text("I can't use that filter: "+f.detail+"."))
+	case f.refusedByServiceNow():
+		return c.reply(ctx, t, bot.Text("ServiceNow refused that filter: “"+f.quote+"”."))
+	case f.brief() != "":
+		return c.reply(ctx, t, bot.Text(f.brief()))
+	}
+	c.Log.ErrorContext(ctx, "a channel command failed", "error", err)
+	return c.reply(ctx, t, bot.Text(somethingWentWrong))
+}
+
+// forTypeahead is the one line a form's typeahead shows instead of choices.
+func (c *Conversation) forTypeahead(ctx context.Context, t *bot.Turn, err error) bot.InvokeResponse {
+	c.forgetRefusedTokens(ctx, t.User.Key(), err)
+	f := classify(err)
+	if f.kind == failUnexpected {
+		c.Log.ErrorContext(ctx, "a typeahead failed", "error", err)
+	}
+	_, said := f.forCard()
+	return bot.SearchError(said)
 }
 
 // inSeconds says when to try again: "in 1 second", "in 30 seconds", "in a minute".

@@ -29,6 +29,7 @@ func TestEachFailureIsAnsweredAsWhatItIs(t *testing.T) {
 		{auth.ErrSessionEnded, http.StatusUnauthorized, "Sign in"},
 		{fmt.Errorf("%w: down", auth.ErrUnavailable), http.StatusServiceUnavailable, "temporarily unavailable"},
 		{&servicenow.Error{Status: 403, Detail: "Data Policy Exception: x"}, http.StatusBadRequest, "Data Policy"},
+		{fmt.Errorf("%w: ^NQ (a new query) is not allowed", servicenow.ErrBadFilter), http.StatusBadRequest, "I can't use that filter: ^NQ (a new query) is not allowed."},
 		{errors.New("a bug"), http.StatusInternalServerError, "something went wrong"},
 	}
 	for _, c := range cases {
@@ -36,6 +37,30 @@ func TestEachFailureIsAnsweredAsWhatItIs(t *testing.T) {
 		body := jsonOf(resp.Body)
 		if !strings.Contains(body, fmt.Sprintf(`"statusCode":%d`, c.status)) || !strings.Contains(said, c.says) {
 			t.Errorf("%v: %s (%q), want %d saying %q", c.err, body, said, c.status, c.says)
+		}
+	}
+}
+
+// The questions every surface asks of a failure are answered in one place.
+func TestWhatAFailureMeansForWhatComesNext(t *testing.T) {
+	refused := &servicenow.Error{Status: 400, Message: "Mandatory Variables are required"}
+	for _, c := range []struct {
+		err                                       error
+		mustSignIn, refused, hidden, maybeWritten bool
+	}{
+		{auth.ErrSignInRequired, true, false, false, false},
+		{auth.ErrMisconfigured, true, false, false, false},
+		{auth.ErrServiceNowUnavailable, true, false, false, false},
+		{fmt.Errorf("%w: %w", servicenow.ErrRejected, refused), false, true, false, false},
+		{&servicenow.Error{Status: 403, Detail: "ACL Exception"}, false, true, true, false},
+		{&servicenow.Error{Status: 404}, false, false, true, false},
+		{&servicenow.Error{Status: 502}, false, false, false, true},
+		{context.DeadlineExceeded, false, false, false, true},
+		{&servicenow.Error{Status: 429}, false, false, false, false},
+	} {
+		f := classify(c.err)
+		if f.mustSignIn() != c.mustSignIn || f.refusedByServiceNow() != c.refused || f.hiddenFromThem() != c.hidden || f.mayHaveGoneThrough() != c.maybeWritten {
+			t.Errorf("%v: sign in %v, refused %v, hidden %v, may have gone through %v", c.err, f.mustSignIn(), f.refusedByServiceNow(), f.hiddenFromThem(), f.mayHaveGoneThrough())
 		}
 	}
 }

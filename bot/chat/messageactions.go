@@ -161,39 +161,6 @@ func (c *Conversation) actionRun(t *bot.Turn, a bot.ComposeAction, act *MessageA
 	return actionRun{t: t, a: a, s: c.ServiceNow.As(c.Auth.Tokens(t.User.Key())), v: c.view(t), title: act.Title, form: form, values: values}
 }
 
-// forDialog answers a message action that could not go on: a sign-in link
-// for someone without a usable token, otherwise what went wrong.
-func (c *Conversation) forDialog(ctx context.Context, t *bot.Turn, err error) bot.InvokeResponse {
-	c.forgetRefusedTokens(ctx, t.User.Key(), err)
-	f := classify(err)
-	if f.signInNeeded() || f.kind == failMisconfigured || f.kind == failRefreshUnanswered {
-		return c.composeAuth(ctx, t)
-	}
-	if f.kind == failUnexpected {
-		c.Log.ErrorContext(ctx, "a message action failed", "error", err)
-	}
-	_, said := f.forCard()
-	return bot.TaskMessage(said)
-}
-
-// refused answers a form ServiceNow did not take: the form again, with what
-// was typed and why, or a sign-in link.
-func (c *Conversation) refused(ctx context.Context, r actionRun, err error, again func(note string) actionResult) actionResult {
-	c.forgetRefusedTokens(ctx, r.t.User.Key(), err)
-	f := classify(err)
-	switch {
-	case f.signInNeeded(), f.kind == failMisconfigured, f.kind == failRefreshUnanswered:
-		return actionResult{response: c.composeAuth(ctx, r.t)}
-	case f.kind == failUnexpected:
-		c.Log.ErrorContext(ctx, "a message action failed", "error", err)
-	case f.kind == failNotAnswering:
-		c.Log.WarnContext(ctx, "ServiceNow not answering", "error", err)
-		return again(notAnswering + " Check ServiceNow before you send it again: it may have been done.")
-	}
-	_, said := f.forCard()
-	return again(said)
-}
-
 // fromMessage is the message's text followed by where it came from: who
 // wrote it, when, and its link in Teams.
 func fromMessage(m bot.ActionMessage) string {
@@ -253,12 +220,12 @@ func createIncidentFromMessage(c *Conversation, ctx context.Context, r actionRun
 	}
 	caller, err := c.callerID(ctx, r.t.User.Key(), r.s)
 	if err != nil {
-		return c.refused(ctx, r, err, again)
+		return c.forDialogForm(ctx, r, err, again)
 	}
 	inc, err := r.s.CreateIncident(ctx, servicenow.NewIncident{ShortDescription: cards.Clip(v["short_description"], maxShortDescription),
 		Description: v["description"], Urgency: urgency, CallerSysID: caller})
 	if err != nil {
-		return c.refused(ctx, r, err, again)
+		return c.forDialogForm(ctx, r, err, again)
 	}
 	if inc.ShortDescription == "" {
 		inc.ShortDescription = v["short_description"]
@@ -276,7 +243,7 @@ func commentFromMessageForm(c *Conversation, ctx context.Context, r actionRun) (
 		switch f := classify(err); {
 		case err == nil:
 			workNotes = can
-		case f.signInNeeded(), f.kind == failMisconfigured, f.kind == failRefreshUnanswered:
+		case f.mustSignIn():
 			return cards.Card{}, err
 		}
 	}
@@ -302,7 +269,7 @@ func commentFromMessage(c *Conversation, ctx context.Context, r actionRun) actio
 	if v["kind"] == cards.WorkNotes {
 		can, err := r.s.CanWriteWorkNotes(ctx, table, number)
 		if err != nil {
-			return c.refused(ctx, r, err, again)
+			return c.forDialogForm(ctx, r, err, again)
 		}
 		if !can {
 			return again(fmt.Sprintf("ServiceNow does not let you write work notes on %s. Add it as a comment instead.", number))
@@ -314,7 +281,7 @@ func commentFromMessage(c *Conversation, ctx context.Context, r actionRun) actio
 		return again(number + ": not found, or not yours to see.")
 	}
 	if err != nil {
-		return c.refused(ctx, r, err, again)
+		return c.forDialogForm(ctx, r, err, again)
 	}
 	return posted(cards.RecordShare(r.v, rec), cards.RecordPreview(rec))
 }

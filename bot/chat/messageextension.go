@@ -170,10 +170,11 @@ func (c *Conversation) OnComposeQueryLink(ctx context.Context, t *bot.Turn, q bo
 		}
 	}
 	if err != nil {
-		if f := classify(err); f.signInNeeded() || f.kind == failMisconfigured || f.kind == failRefreshUnanswered {
+		f := classify(err)
+		if f.mustSignIn() {
 			return c.composeAuth(ctx, t)
 		}
-		if !errors.Is(err, servicenow.ErrNotFound) && !errors.Is(err, servicenow.ErrForbidden) {
+		if !f.hiddenFromThem() {
 			c.Log.WarnContext(ctx, "a pasted link could not be read; it shows as a link", "error", err)
 		}
 		card = cards.LinkOnly(c.ServiceNow.Links().Ref(ref))

@@ -74,7 +74,7 @@ func (n *Notifier) deliverToChannel(ctx context.Context, log *slog.Logger, s sub
 			log.InfoContext(ctx, "channel post not sent: the subscription's owner can no longer sign in; pausing their subscriptions")
 			c.pauseSubscriptionsOf(ctx, s.Owner, n.notice)
 			return neverTold, 0
-		case f.kind == failNotFound || f.kind == failForbidden:
+		case f.hiddenFromThem():
 			matches = false
 		default:
 			return f.forNotification(ctx, log, ctx.Err() != nil)

@@ -109,7 +109,7 @@ func (c *Conversation) subscribe(ctx context.Context, t *bot.Turn, rest string) 
 	case !servicenow.ValidTable(table):
 		return c.reply(ctx, t, bot.Text("“"+cards.Plain(cards.Clip(table, 40))+"” is not a table name: use its name as ServiceNow writes it, such as **incident** or **change_request**."))
 	case err != nil:
-		return c.reply(ctx, t, bot.Text("I can't use that filter: "+cards.Plain(strings.TrimPrefix(err.Error(), servicenow.ErrBadFilter.Error()+": "))+"."))
+		return c.reply(ctx, t, bot.Text("I can't use that filter: "+classify(err).detail+"."))
 	}
 	user := t.User.Key()
 	again := resume{Text: "subscribe " + rest}
@@ -119,7 +119,7 @@ func (c *Conversation) subscribe(ctx context.Context, t *bot.Turn, rest string) 
 	stopTyping()
 	cancel()
 	if err != nil {
-		return c.channelFailure(ctx, t, err, again)
+		return c.forChannel(ctx, t, err, again)
 	}
 	sub := subscription{ID: newSubscriptionID(), Table: table, Query: filter.String(), Owner: user, OwnerName: t.User.Name,
 		ChannelID: bot.ChannelOf(t.Activity.Conversation.ID), Created: time.Now().UTC()}
@@ -153,42 +153,6 @@ func newSubscriptionID() string {
 	return hex.EncodeToString(b[:])
 }
 
-// channelFailure answers a channel command whose ServiceNow work failed: in
-// the channel, without anyone's data; a sign-in card goes to the person's 1:1
-// chat, and the command is resumed in the channel once they signed in.
-func (c *Conversation) channelFailure(ctx context.Context, t *bot.Turn, err error, again resume) error {
-	c.forgetRefusedTokens(ctx, t.User.Key(), err)
-	f := classify(err)
-	switch {
-	case f.signInNeeded(), f.kind == failMisconfigured, f.kind == failRefreshUnanswered:
-		private, perr := t.Privately(ctx)
-		if perr != nil {
-			c.Log.WarnContext(ctx, "the 1:1 chat could not be opened", "error", perr)
-			return c.reply(ctx, t, bot.Text(oneToOneOnly))
-		}
-		channel := t.Reference()
-		channel.ActivityID = ""
-		again.Ref = &channel
-		resumeJSON, _ := json.Marshal(again)
-		url, serr := c.Auth.StartSignIn(ctx, t.User.Key(), resumeJSON)
-		if serr != nil {
-			return c.answerFailure(ctx, t, serr, again)
-		}
-		if err := c.reply(ctx, private, cardMessage(cards.SignIn(reasonFirstTime, url))); err != nil {
-			return err
-		}
-		return c.reply(ctx, t, bot.Text("Sign in to ServiceNow first: I sent you a card in our 1:1 chat, and I'll finish this here once you're in."))
-	case errors.Is(err, servicenow.ErrBadFilter):
-		return c.reply(ctx, t, bot.Text("I can't use that filter: "+cards.Plain(strings.TrimPrefix(err.Error(), servicenow.ErrBadFilter.Error()+": "))+"."))
-	case f.kind == failRejected || f.kind == failForbidden:
-		return c.reply(ctx, t, bot.Text("ServiceNow refused that filter: “"+f.quote+"”."))
-	case f.brief() != "":
-		return c.reply(ctx, t, bot.Text(f.brief()))
-	}
-	c.Log.ErrorContext(ctx, "a channel command failed", "error", err)
-	return c.reply(ctx, t, bot.Text(somethingWentWrong))
-}
-
 // listSubscriptions answers "@snowbot subscriptions" in a channel.
 func (c *Conversation) listSubscriptions(ctx context.Context, t *bot.Turn, _ string) error {
 	if !t.InChannel() {
@@ -220,7 +184,7 @@ func (c *Conversation) unsubscribe(ctx context.Context, t *bot.Turn, rest string
 		return c.reply(ctx, t, bot.Text("Which one? Mention me with **unsubscribe** and its number from **subscriptions**, as in **@snowbot unsubscribe 1**."))
 	}
 	if _, ok := c.signedInAs(ctx, t.User.Key()); !ok {
-		return c.channelFailure(ctx, t, auth.ErrSignInRequired, resume{Text: "unsubscribe " + rest})
+		return c.forChannel(ctx, t, auth.ErrSignInRequired, resume{Text: "unsubscribe " + rest})
 	}
 	channelID := bot.ChannelOf(t.Activity.Conversation.ID)
 	var ended *subscription
