@@ -182,6 +182,9 @@ func TestSettingsThatCannotWorkAreRefused(t *testing.T) {
 		{"SERVICENOW_INSTANCE_URL", "https://acme.service-now.com/now/nav/ui/home", []string{"drop the path /now/nav/ui/home", "https://acme.service-now.com"}},
 		{"SERVICENOW_INSTANCE_URL", "https://acme.service-now.com/?id=1#top", []string{"the query ?id=1", "the fragment #top"}},
 		{"SERVICENOW_INSTANCE_URL", "https://dev12345.service-now.com", []string{"sample placeholder", "snowbot demo", "snowbot doctor"}},
+		{"SERVICENOW_NUMBER_PREFIXES", "PRB=problem", []string{"PREFIX:table pairs"}},
+		{"SERVICENOW_SEARCH_TABLES", "incident,change request", []string{`"change request" is not a table name`}},
+		{"SERVICENOW_SEARCH_TABLES", "a,b,c,d,e,f,g,h,i", []string{"more than 8 tables"}},
 	}
 	for _, c := range cases {
 		env := validEnv()
@@ -198,8 +201,21 @@ func TestSettingsThatCannotWorkAreRefused(t *testing.T) {
 			}
 		}
 	}
-	// A site root with a slash is fine.
+	// Prefixes and search tables are read as given.
 	env := validEnv()
+	env["SERVICENOW_NUMBER_PREFIXES"] = "PTASK:problem_task, HRC:sn_hr_core_case"
+	env["SERVICENOW_SEARCH_TABLES"] = "incident, sn_hr_core_case"
+	c, err := LoadConfig(lookup(env))
+	if err != nil || strings.Join(c.SearchTables, ",") != "incident,sn_hr_core_case" {
+		t.Fatalf("search tables: %v, %v", c.SearchTables, err)
+	}
+	for number, want := range map[string]string{"HRC0001234": "sn_hr_core_case", "PTASK0010001": "problem_task", "INC0010001": "incident"} {
+		if table, _, _, _ := c.Prefixes.Table(number); table != want {
+			t.Errorf("%s is in %q, want %q", number, table, want)
+		}
+	}
+	// A site root with a slash is fine.
+	env = validEnv()
 	env["SERVICENOW_INSTANCE_URL"] = "https://acme.service-now.com/"
 	if c, err := LoadConfig(lookup(env)); err != nil || c.InstanceURL != "https://acme.service-now.com" {
 		t.Errorf("a trailing slash: %v", err)

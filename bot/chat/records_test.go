@@ -37,6 +37,22 @@ func TestShowFindsARecordOfEveryTable(t *testing.T) {
 	mustContain(t, "the change's link", w.next(ada).JSON(), "change_request.do?sys_id="+chg.SysID)
 }
 
+// The card names fields as the instance labels them: an administrator's own
+// label, read from the dictionary, not snowbot's English.
+func TestARecordShowsTheInstancesOwnLabels(t *testing.T) {
+	w := signedIn(t, nil)
+	w.sn.Relabel("change_request", "risk", "Risk level")
+	w.sn.Relabel("task", "opened_by", "Raised by")
+	w.say(ada, "show CHG0030001")
+	got := w.next(ada).JSON()
+	mustContain(t, "the change", got, `"title":"Risk level"`)
+	mustNotContain(t, "the change", got, `"title":"Risk"`)
+	w.say(ada, "show SCTASK0010001")
+	got = w.next(ada).JSON()
+	mustContain(t, "the catalog task", got, `"title":"Raised by"`)
+	mustNotContain(t, "the catalog task", got, "Opened by")
+}
+
 // A message that is only a number shows it; a question naming one too.
 func TestABareNumberShowsTheRecord(t *testing.T) {
 	w := signedIn(t, nil)
@@ -143,9 +159,30 @@ func TestSearchingRecordsAcrossTables(t *testing.T) {
 	if got := w.search(ada, "searchRecords", "Payroll", 0, 10, "").numbers(); len(got) != 0 {
 		t.Errorf("a private problem was found: %v", got)
 	}
-	// Bob's own come first: his requested item before anything else.
-	if got := w.search(bob, "searchRecords", "", 0, 10, "").numbers(); len(got) == 0 || got[0] != "RITM0010001" && got[0][:3] != "INC" {
-		t.Errorf("Bob's search: %v", got)
+	// Ada's own come first: every record she opened, asked for or called
+	// in before anyone else's (she is an agent and reads others' too).
+	adaID := w.sn.User("ada.lovelace").SysID
+	hers := func(number string) bool {
+		if inc, ok := w.sn.Incident(number); ok {
+			return inc.Caller == adaID
+		}
+		task, _ := w.sn.Task(number)
+		return task.OpenedBy == adaID || task.RequestedFor == adaID
+	}
+	got = w.search(ada, "searchRecords", "", 0, 10, "").numbers()
+	seenOther, own := false, 0
+	for _, n := range got {
+		switch {
+		case !hers(n):
+			seenOther = true
+		case seenOther:
+			t.Errorf("Ada's %s comes after someone else's: %v", n, got)
+		default:
+			own++
+		}
+	}
+	if own == 0 || !seenOther {
+		t.Errorf("Ada's search has %d of her own in %v", own, got)
 	}
 	// One Table API call per table searched.
 	before := len(w.sn.Requests("/api/now/table/"))

@@ -58,6 +58,7 @@ type Instance struct {
 	approvals []*Approval
 	catItems  []*CatItem
 	orders    []Order
+	relabels  map[[2]string]string // an administrator's own labels, by table and field
 	articles  []*Article
 
 	// NoTextSearch makes the keyword search (123TEXTQUERY321) find nothing,

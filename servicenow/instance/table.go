@@ -312,7 +312,7 @@ func (s *Instance) rowsWhere(table string, user *User, only *key) []record {
 	case "task", "change_request", "change_task", "problem", "problem_task", "sc_request", "sc_req_item", "sc_task":
 		out = s.taskRows(table, user, only)
 	case "sys_documentation":
-		out = documentation()
+		out = s.documentation()
 	case "sc_cat_item":
 		for _, c := range s.catItems {
 			out = append(out, record{"sys_id": plain(c.SysID), "name": plain(c.Name)})

@@ -197,9 +197,12 @@ func (s *Instance) updateTask(t *Task, body []byte, user *User) (int, string, st
 
 // documentation are the dictionary's English labels of the task fields,
 // as sys_documentation holds them (the instance's own wording).
-func documentation() []record {
+func (s *Instance) documentation() []record {
 	var out []record
 	add := func(table, element, label string) {
+		if own, ok := s.relabels[[2]string{table, element}]; ok {
+			label = own
+		}
 		out = append(out, record{"sys_id": plain(randomHex(16)), "name": plain(table), "element": plain(element),
 			"label": plain(label), "language": plain("en")})
 	}
@@ -218,6 +221,18 @@ func documentation() []record {
 	add("sc_task", "request_item", "Request item")
 	add("problem", "known_error", "Known error")
 	return out
+}
+
+// Relabel gives a field of table a label of the administrator's own, as
+// sys_documentation would then hold it (table is where the field is
+// defined: task for the fields every task shares).
+func (s *Instance) Relabel(table, element, label string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.relabels == nil {
+		s.relabels = map[[2]string]string{}
+	}
+	s.relabels[[2]string{table, element}] = label
 }
 
 // Task returns a snapshot of the task with this number.
