@@ -22,11 +22,19 @@ import (
 // onBothStores runs a test against a bot on the embedded store and against
 // one on Redis (r is nil for the embedded store).
 func onBothStores(t *testing.T, test func(t *testing.T, w *world, r *storetest.Redis)) {
+	onBothStoresWith(t, nil, test)
+}
+
+// onBothStoresWith is onBothStores with settings of the test's own.
+func onBothStoresWith(t *testing.T, edit func(env map[string]string), test func(t *testing.T, w *world, r *storetest.Redis)) {
 	for _, kind := range []string{"bolt", "redis"} {
 		t.Run(kind, func(t *testing.T) {
 			t.Parallel()
 			var r *storetest.Redis
 			w := newWorld(t, func(env map[string]string) {
+				if edit != nil {
+					edit(env)
+				}
 				if kind == "redis" {
 					r = storetest.StartRedis(t)
 					env["STORE_URL"] = r.URL()
@@ -267,7 +275,10 @@ func TestTwoInstancesPaceTogetherWithinTeamsLimits(t *testing.T) {
 // account's events reach the person, the old account's no longer do.
 func TestSigningInAsAnotherAccountMovesTheNotifications(t *testing.T) {
 	t.Parallel()
-	w := newWorld(t, nil)
+	onBothStores(t, signingInAsAnotherAccountMovesTheNotifications)
+}
+
+func signingInAsAnotherAccountMovesTheNotifications(t *testing.T, w *world, _ *storetest.Redis) {
 	w.signIn(ada, "ada.lovelace", "incidents")
 	// ServiceNow refuses Ada's account; the card suggests another account, and she takes Beth's.
 	w.sn.Fail(fakeservicenow.Failure{Path: "/api/now/table/incident", Method: http.MethodGet, Status: http.StatusForbidden})
@@ -301,7 +312,10 @@ func TestSigningInAsAnotherAccountMovesTheNotifications(t *testing.T) {
 // ServiceNow is read for it.
 func TestATenantNoLongerAllowedIsNotNotified(t *testing.T) {
 	t.Parallel()
-	w := newWorld(t, func(env map[string]string) { env["ALLOWED_TENANT_IDS"] = ada.Tenant })
+	onBothStoresWith(t, func(env map[string]string) { env["ALLOWED_TENANT_IDS"] = ada.Tenant }, aTenantNoLongerAllowedIsNotNotified)
+}
+
+func aTenantNoLongerAllowedIsNotNotified(t *testing.T, w *world, _ *storetest.Redis) {
 	w.signIn(ada, "ada.lovelace", "incidents")
 	w.bot.Kill()
 	w.env["ALLOWED_TENANT_IDS"] = "11111111-2222-4333-8444-555555555555"
@@ -351,8 +365,11 @@ func TestNotificationsShowsTheLastOnesSent(t *testing.T) {
 // are of sends under way at a kill, so at most one per kill.
 func TestNotificationsSurviveACrashLoop(t *testing.T) {
 	t.Parallel()
+	onBothStoresWith(t, func(env map[string]string) { env["LOG_LEVEL"] = "warn" }, notificationsSurviveACrashLoop)
+}
+
+func notificationsSurviveACrashLoop(t *testing.T, w *world, _ *storetest.Redis) {
 	const people, count, perEvent, kills = 30, 200, 3, 10
-	w := newWorld(t, func(env map[string]string) { env["LOG_LEVEL"] = "warn" })
 	tenants := []string{ada.Tenant, "1e2d3c4b-5a69-4788-96a5-b4c3d2e1f0a1", "2d3c4b5a-6978-4796-a5b4-c3d2e1f0a1b2"}
 	crowd := make([]user, people)
 	snIDs := make([]string, people)

@@ -217,3 +217,22 @@ func TestAGroupApprovalDecidedByTheOtherApprover(t *testing.T) {
 		t.Fatal("an approval no longer required was written")
 	}
 }
+
+// A button whose approval id is not a sys_id, on the list card as on the
+// single one, is refused before anything reaches ServiceNow.
+func TestAButtonWithABadApprovalIDIsRefused(t *testing.T) {
+	w := newWorld(t, nil)
+	w.signIn(ada, "ada.lovelace", "approvals")
+	calls := len(w.sn.Requests("/api/now/table/"))
+	for _, kind := range []string{"approvals", "approval"} {
+		for _, id := range []string{"", "x^ORstate=requested", "CHG0030001"} {
+			_, resp := w.pressed(ada, "approve", map[string]any{"card": kind, "approval": id})
+			if resp["statusCode"] != float64(400) || !strings.Contains(jsonOf(resp), "not one snowbot knows") {
+				t.Errorf("%s card, approval %q: %v", kind, id, resp)
+			}
+		}
+	}
+	if n := len(w.sn.Requests("/api/now/table/")); n != calls {
+		t.Errorf("%d calls reached ServiceNow", n-calls)
+	}
+}

@@ -1,7 +1,13 @@
 package chat
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -47,5 +53,81 @@ func TestToldKeysAreDistinct(t *testing.T) {
 	a, b, c := toldKey("e1", "r1"), toldKey("e1", "r2"), toldKey("e2", "r1")
 	if a == b || a == c || b == c || a != toldKey("e1", "r1") {
 		t.Fatalf("keys %s %s %s", a, b, c)
+	}
+}
+
+// marks is the told marks of a Queue, in memory.
+type marks struct {
+	Queue
+	mu   sync.Mutex
+	keys map[string]bool
+}
+
+func (m *marks) Mark(_ context.Context, keys []string, _ time.Duration) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, k := range keys {
+		m.keys[k] = true
+	}
+	return nil
+}
+
+func (m *marks) Marked(_ context.Context, keys []string) ([]bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]bool, len(keys))
+	for i, k := range keys {
+		out[i] = m.keys[k]
+	}
+	return out, nil
+}
+
+// An event older than the delivery window is tried for nobody; it is given up
+// with one ERROR line that counts whom it never reached (not whoever was told,
+// nor whoever could never be: a final outcome is settled when it comes).
+func TestAnEventPastTheWindowIsDroppedWithOneLine(t *testing.T) {
+	var logs bytes.Buffer
+	q := &marks{keys: map[string]bool{}}
+	n := &Notifier{Conversation: &Conversation{Log: slog.New(slog.NewJSONHandler(&logs, nil))}, Queue: q}
+	ctx := context.Background()
+	_, _ = n.settled(ctx, []string{"old"}, "user:muted")(neverTold, 0) // notifications off, found on an earlier try
+	_, _ = n.settled(ctx, []string{"old"}, "user:later")(notYet, 0)    // ServiceNow did not answer: not settled
+	q.keys[toldKey("old", "user:told")] = true                         // told before
+
+	a := audience{people: map[string]*news{}, expired: map[string][]string{}}
+	old := queued{Event: events.Event{ID: "old"}, Accepted: time.Now().Add(-deliveryWindow - time.Minute)}
+	fresh := queued{Event: events.Event{ID: "fresh"}, Accepted: time.Now().Add(-time.Hour)}
+	for _, user := range []string{"muted", "later", "told", "never"} {
+		a.add(user, old)
+	}
+	a.add("later", fresh)
+	if len(a.people) != 1 || a.people["later"] == nil || len(a.people["later"].ids) != 1 || a.people["later"].ids[0] != "fresh" {
+		t.Fatalf("who is tried: %+v", a.people)
+	}
+	n.dropExpired(ctx, a.expired)
+	n.dropExpired(ctx, map[string][]string{"old": {"user:later", "user:never"}}) // a later try of the same batch
+	lines := strings.Split(strings.TrimSpace(logs.String()), "\n")
+	if len(lines) != 1 || !strings.Contains(lines[0], `"level":"ERROR"`) || !strings.Contains(lines[0], `"event":"old","count":2`) {
+		t.Fatalf("the log:\n%s", logs.String())
+	}
+}
+
+// notifications lists the last five sent, newest first.
+func TestTheHistoryKeepsTheLastFiveNewestFirst(t *testing.T) {
+	w := signedIn(t, nil)
+	key := strings.ToLower(ada.Tenant) + "/" + strings.ToLower(ada.ObjectID)
+	for i := 1; i <= 7; i++ {
+		w.c.addToHistory(context.Background(), key, fmt.Sprintf("Notification number %d", i))
+	}
+	w.say(ada, "notifications")
+	got := w.next(ada).JSON()
+	at := func(n int) int { return strings.Index(got, fmt.Sprintf("Notification number %d", n)) }
+	for n := 3; n <= 7; n++ {
+		if at(n) < 0 {
+			t.Fatalf("the list lacks number %d: %s", n, got)
+		}
+	}
+	if at(1) >= 0 || at(2) >= 0 || !(at(7) < at(6) && at(6) < at(5) && at(5) < at(4) && at(4) < at(3)) {
+		t.Errorf("not the last five, newest first: %s", got)
 	}
 }
