@@ -27,6 +27,7 @@ type Incident struct {
 	AssignmentGroup  string
 	AssignedTo       string
 	Caller           string
+	OpenedBy         string
 	Updated          time.Time
 	Opened           time.Time
 	Comments         []JournalEntry // newest first
@@ -54,7 +55,7 @@ type User struct {
 var (
 	listFields   = []string{"sys_id", "number", "short_description", "state", "priority", "sys_updated_on"}
 	detailFields = []string{"sys_id", "number", "short_description", "description", "state", "priority", "urgency",
-		"assignment_group", "assigned_to", "caller_id", "sys_updated_on", "opened_at", "comments"}
+		"assignment_group", "assigned_to", "caller_id", "opened_by", "sys_updated_on", "opened_at", "comments"}
 )
 
 func incidentFrom(r Record) Incident {
@@ -69,6 +70,7 @@ func incidentFrom(r Record) Incident {
 		AssignmentGroup:  r.Get("assignment_group").Display,
 		AssignedTo:       r.Get("assigned_to").Display,
 		Caller:           r.Get("caller_id").Display,
+		OpenedBy:         r.Get("opened_by").Display,
 		Updated:          r.Time("sys_updated_on"),
 		Opened:           r.Time("opened_at"),
 		Comments:         ParseJournal(r.Get("comments").Display, r.displayOffset("sys_updated_on")),

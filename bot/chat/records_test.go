@@ -15,7 +15,7 @@ import (
 func TestShowFindsARecordOfEveryTable(t *testing.T) {
 	w := signedIn(t, nil)
 	for number, want := range map[string][]string{
-		"INC0010001":    {"Laptop does not connect"},
+		"INC0010001":    {"Laptop does not connect", `"title":"Opened by","value":"Ada Lovelace"`},
 		"CHG0030001":    {"Upgrade the VPN concentrator firmware", "Change Request", "Type", "Normal", "Risk", "Moderate", "Planned start date", "Planned end date"},
 		"CTASK0010001":  {"Back up the concentrator", "Change Task"},
 		"PRB0040001":    {"Recurring VPN disconnects", "Known error", "true"},

@@ -27,6 +27,7 @@ type Incident struct {
 	SysID, Number, ShortDescription, Description string
 	State, Priority, Urgency, Impact             int
 	Caller, AssignedTo, AssignmentGroup          string   // sys_ids
+	OpenedBy                                     string   // sys_id; the caller when empty (they raised it themselves)
 	WatchList                                    []string // sys_ids of people told of changes
 	CloseCode, CloseNotes                        string
 	Opened, Updated                              time.Time

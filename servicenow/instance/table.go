@@ -1,6 +1,7 @@
 package instance
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -27,7 +28,7 @@ const dateLayout = "2006-01-02 15:04:05"
 // tableFields lists the fields of each table the fake serves.
 var tableFields = map[string][]string{
 	"incident": {"sys_id", "number", "short_description", "description", "state", "priority", "urgency", "impact",
-		"caller_id", "assigned_to", "assignment_group", "close_code", "close_notes", "active", "opened_at",
+		"caller_id", "opened_by", "assigned_to", "assignment_group", "close_code", "close_notes", "active", "opened_at",
 		"sys_created_on", "sys_updated_on", "comments", "work_notes", "watch_list"},
 	"sys_user":       {"sys_id", "user_name", "name", "email"},
 	"sys_user_group": {"sys_id", "name"},
@@ -63,6 +64,7 @@ func (s *Instance) incidentRecord(i *Incident) record {
 		"urgency":           choice(i.Urgency, urgencyLabels),
 		"impact":            choice(i.Impact, impactLabels),
 		"caller_id":         ref("sys_user", i.Caller),
+		"opened_by":         ref("sys_user", cmp.Or(i.OpenedBy, i.Caller)),
 		"assigned_to":       ref("sys_user", i.AssignedTo),
 		"assignment_group":  ref("sys_user_group", i.AssignmentGroup),
 		"close_code":        plain(i.CloseCode),
@@ -407,7 +409,7 @@ func (s *Instance) createIncident(body []byte, user *User) (*Incident, int, stri
 	inc := &Incident{
 		SysID:  randomHex(16),
 		Number: fmt.Sprintf("INC%07d", s.nextInc),
-		State:  1, Urgency: 3, Impact: 3, Caller: user.SysID,
+		State:  1, Urgency: 3, Impact: 3, Caller: user.SysID, OpenedBy: user.SysID,
 		Opened: now, Updated: now,
 	}
 	if st, msg, detail := s.apply(inc, in, user, true); st != http.StatusOK {

@@ -77,6 +77,7 @@ func IncidentDetail(v View, inc servicenow.Incident, form string) Card {
 		{"Assignment group", plainOrDash(inc.AssignmentGroup)},
 		{"Assigned to", plainOrDash(inc.AssignedTo)},
 		{"Caller", plainOrDash(inc.Caller)},
+		{"Opened by", plainOrDash(inc.OpenedBy)},
 	}
 	body := []Element{
 		Title(Plain(inc.Number)),
