@@ -160,3 +160,44 @@ func BenchmarkDecodeRows(b *testing.B) {
 		}
 	}
 }
+
+// Creating with a key asks for the incident that carries it first: found,
+// it is the answer and nothing is created; an answer that does not carry the
+// key (an instance ignores a condition on a field the person may not read)
+// is not taken for it.
+func TestCreatingWithAKeyCreatesOnce(t *testing.T) {
+	for _, c := range []struct {
+		name, listed string
+		posts        int32
+		number       string
+	}{
+		{"already created", `{"sys_id":"0123456789abcdef0123456789abcdef","number":"INC0010042","correlation_id":"snowbot:f00d"}`, 0, "INC0010042"},
+		{"a condition ignored", `{"sys_id":"0123456789abcdef0123456789abcdee","number":"INC0000001","correlation_id":""}`, 1, "INC0010043"},
+		{"none yet", ``, 1, "INC0010043"},
+	} {
+		var posts atomic.Int32
+		var sent map[string]string
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			if r.Method == http.MethodPost {
+				posts.Add(1)
+				_ = json.NewDecoder(r.Body).Decode(&sent)
+				w.WriteHeader(http.StatusCreated)
+				_, _ = w.Write([]byte(`{"result":{"sys_id":"0123456789abcdef0123456789abcdef","number":"INC0010043"}}`))
+				return
+			}
+			if q := r.URL.Query().Get("sysparm_query"); q != "correlation_id=snowbot:f00d" {
+				t.Errorf("%s: asked %q", c.name, q)
+			}
+			_, _ = w.Write([]byte(`{"result":[` + c.listed + `]}`))
+		}))
+		inc, err := New(srv.URL, nil).As(&staticTokens{}).CreateIncident(context.Background(), NewIncident{ShortDescription: "x", Key: "f00d"})
+		srv.Close()
+		if err != nil || inc.Number != c.number || posts.Load() != c.posts {
+			t.Errorf("%s: %s after %d posts, %v", c.name, inc.Number, posts.Load(), err)
+		}
+		if c.posts == 1 && sent["correlation_id"] != "snowbot:f00d" {
+			t.Errorf("%s: created with %v", c.name, sent)
+		}
+	}
+}

@@ -147,11 +147,27 @@ type NewIncident struct {
 	Description      string
 	Urgency          string // "1", "2" or "3"; empty leaves the instance's default
 	CallerSysID      string
+	// Key, when set, makes creating it idempotent: the incident carries it
+	// in correlation_id (the field ServiceNow keeps for an outside system's
+	// id), and creating with a key an incident already carries returns that
+	// incident. A form sent again after ServiceNow did not answer, although
+	// it created the incident, gets that one instead of a second.
+	Key string
 }
+
+// correlationPrefix marks the correlation ids snowbot gives.
+const correlationPrefix = "snowbot:"
 
 // CreateIncident creates an incident and returns its number, sys_id, state and priority.
 func (s *Session) CreateIncident(ctx context.Context, n NewIncident) (Incident, error) {
 	fields := map[string]string{"short_description": n.ShortDescription, "caller_id": n.CallerSysID}
+	if n.Key != "" {
+		inc, found, err := s.incidentByCorrelation(ctx, correlationPrefix+n.Key)
+		if err != nil || found {
+			return inc, err
+		}
+		fields["correlation_id"], fields["correlation_display"] = correlationPrefix+n.Key, "snowbot"
+	}
 	if n.Description != "" {
 		fields["description"] = n.Description
 	}
@@ -163,6 +179,21 @@ func (s *Session) CreateIncident(ctx context.Context, n NewIncident) (Incident, 
 		return Incident{}, err
 	}
 	return incidentFrom(r), nil
+}
+
+// incidentByCorrelation finds the incident created with this correlation
+// id. The answer's own correlation_id is checked too: an instance ignores a
+// condition on a field the person may not read, and would answer with any.
+func (s *Session) incidentByCorrelation(ctx context.Context, id string) (Incident, bool, error) {
+	recs, _, err := s.List(ctx, "incident", NewQuery().Eq("correlation_id", id), Params{
+		Fields: []string{"sys_id", "number", "short_description", "state", "priority", "correlation_id"}, DisplayValue: "all", Limit: 1})
+	if err != nil {
+		return Incident{}, false, err
+	}
+	if len(recs) == 0 || recs[0].Get("correlation_id").Value != id {
+		return Incident{}, false, nil
+	}
+	return incidentFrom(recs[0]), true, nil
 }
 
 // AddComment adds a customer-visible comment to the incident with this number.

@@ -123,7 +123,7 @@ func TestAMessageBecomesOneIncidentOverTheWire(t *testing.T) {
 	if status != http.StatusOK || took > 5*time.Second {
 		t.Fatalf("with ServiceNow hanging: %d after %s: %s", status, took, body)
 	}
-	mustContain(t, "with ServiceNow hanging", body, `"type":"continue"`, "not answering", `"value":"Badge reader at the north door is dead"`)
+	mustContain(t, "with ServiceNow hanging", body, `"type":"continue"`, "did not answer in time", `"value":"Badge reader at the north door is dead"`)
 
 	before := len(w.sn.Incidents())
 	_, first, _ := submit()
@@ -135,6 +135,39 @@ func TestAMessageBecomesOneIncidentOverTheWire(t *testing.T) {
 	}
 	if n := len(w.sn.Incidents()) - before; n != 1 {
 		t.Fatalf("%d incidents created", n)
+	}
+}
+
+// ServiceNow creates the incident but answers after the bot gave up: the
+// form, sent again, gets that incident, not a second one.
+func TestAnIncidentServiceNowConfirmedLateIsNotCreatedTwice(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, nil)
+	w.signIn(ada, "ada.lovelace", "incidents")
+	payload := map[string]any{"id": "1733300000001", "createdDateTime": "2026-12-04T09:31:00.000Z",
+		"body": map[string]any{"contentType": "html", "content": "<p>The lift in building B is stuck</p>"},
+		"from": map[string]any{"user": map[string]any{"displayName": "Bob Smith"}}}
+	_, body := w.invoke(ada, "composeExtension/fetchTask", map[string]any{"commandId": "createIncidentFromMessage", "commandContext": "message", "messagePayload": payload})
+	form := regexp.MustCompile(`"form":"([0-9a-f]+)"`).FindStringSubmatch(body)
+	if form == nil {
+		t.Fatalf("no form id: %s", body)
+	}
+	data := map[string]any{"form": form[1], "short_description": "The lift in building B is stuck", "description": "", "urgency": "3"}
+	submit := func() string {
+		_, body := w.invoke(ada, "composeExtension/submitAction", map[string]any{"commandId": "createIncidentFromMessage", "commandContext": "message", "data": data})
+		return body
+	}
+	before := len(w.sn.Incidents())
+	w.sn.Fail(fakeservicenow.Failure{Path: "/api/now/table/incident", Method: http.MethodPost, Late: 20 * time.Second})
+	mustContain(t, "answered late", submit(), `"type":"continue"`, "may have been created", "Send it again")
+	again := submit()
+	mustContain(t, "sent again", again, `"composeExtension":{"type":"result"`, "The lift in building B is stuck")
+	if n := len(w.sn.Incidents()) - before; n != 1 {
+		t.Fatalf("%d incidents created", n)
+	}
+	number := regexp.MustCompile(`INC\d{7}`).FindString(again)
+	if inc, ok := w.sn.Incident(number); !ok || inc.ShortDescription != "The lift in building B is stuck" {
+		t.Fatalf("the card names %q", number)
 	}
 }
 

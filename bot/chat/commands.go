@@ -180,6 +180,7 @@ func (c *Conversation) onSubmit(ctx context.Context, t *bot.Turn, v map[string]a
 				ShortDescription: strings.TrimSpace(str("short_description")),
 				Description:      str("description"),
 				Urgency:          urgency(str("urgency")),
+				Key:              str("form"), // one form, one incident
 			})
 		})
 	}

@@ -53,6 +53,11 @@ func TestAFormSentTwiceCreatesOneIncident(t *testing.T) {
 	if n := w.incidentsNamed("Desk lamp broken"); n != 1 {
 		t.Fatalf("%d incidents from one form", n)
 	}
+	// The incident carries the form's key, so that a form sent again after
+	// ServiceNow did not answer finds it instead of creating another.
+	if inc, _ := w.sn.Incident(number[1]); inc.Correlation != "snowbot:"+m[1] {
+		t.Errorf("the incident's correlation_id is %q", inc.Correlation)
+	}
 
 	// Two clicks at the same moment on a new form: still one incident.
 	w.say(ada, "create")

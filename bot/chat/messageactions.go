@@ -223,7 +223,11 @@ func createIncidentFromMessage(c *Conversation, ctx context.Context, r actionRun
 		return c.forDialogForm(ctx, r, err, again)
 	}
 	inc, err := r.s.CreateIncident(ctx, servicenow.NewIncident{ShortDescription: cards.Clip(v["short_description"], maxShortDescription),
-		Description: v["description"], Urgency: urgency, CallerSysID: caller})
+		Description: v["description"], Urgency: urgency, CallerSysID: caller, Key: r.form}) // one form, one incident
+	if err != nil && classify(err).mayHaveGoneThrough() {
+		c.Log.WarnContext(ctx, "ServiceNow not answering", "error", err)
+		return again("ServiceNow did not answer in time: the incident may have been created. Send it again: if it was, you get that one, not a second.")
+	}
 	if err != nil {
 		return c.forDialogForm(ctx, r, err, again)
 	}

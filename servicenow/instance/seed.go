@@ -28,6 +28,7 @@ type Incident struct {
 	State, Priority, Urgency, Impact             int
 	Caller, AssignedTo, AssignmentGroup          string   // sys_ids
 	OpenedBy                                     string   // sys_id; the caller when empty (they raised it themselves)
+	Correlation, CorrelationDisplay              string   // an outside system's id for it, and that system's name
 	WatchList                                    []string // sys_ids of people told of changes
 	CloseCode, CloseNotes                        string
 	Opened, Updated                              time.Time

@@ -29,7 +29,7 @@ const dateLayout = "2006-01-02 15:04:05"
 var tableFields = map[string][]string{
 	"incident": {"sys_id", "number", "short_description", "description", "state", "priority", "urgency", "impact",
 		"caller_id", "opened_by", "assigned_to", "assignment_group", "close_code", "close_notes", "active", "opened_at",
-		"sys_created_on", "sys_updated_on", "comments", "work_notes", "watch_list"},
+		"sys_created_on", "sys_updated_on", "comments", "work_notes", "watch_list", "correlation_id", "correlation_display"},
 	"sys_user":       {"sys_id", "user_name", "name", "email"},
 	"sys_user_group": {"sys_id", "name"},
 }
@@ -55,28 +55,30 @@ func (s *Instance) incidentRecord(i *Incident) record {
 	plain := func(v string) field { return field{value: v, display: v} }
 	active := i.State != 6 && i.State != 7 && i.State != 8
 	return record{
-		"sys_id":            plain(i.SysID),
-		"number":            plain(i.Number),
-		"short_description": plain(i.ShortDescription),
-		"description":       plain(i.Description),
-		"state":             choice(i.State, stateLabels),
-		"priority":          choice(i.Priority, priorityLabels),
-		"urgency":           choice(i.Urgency, urgencyLabels),
-		"impact":            choice(i.Impact, impactLabels),
-		"caller_id":         ref("sys_user", i.Caller),
-		"opened_by":         ref("sys_user", cmp.Or(i.OpenedBy, i.Caller)),
-		"assigned_to":       ref("sys_user", i.AssignedTo),
-		"assignment_group":  ref("sys_user_group", i.AssignmentGroup),
-		"close_code":        plain(i.CloseCode),
-		"close_notes":       plain(i.CloseNotes),
-		"active":            plain(strconv.FormatBool(active)),
-		"opened_at":         plain(i.Opened.UTC().Format(dateLayout)),
-		"sys_created_on":    plain(i.Opened.UTC().Format(dateLayout)),
-		"sys_updated_on":    plain(i.Updated.UTC().Format(dateLayout)),
-		"sys_class_name":    {value: "incident", display: tableLabels["incident"]},
-		"comments":          {journal: true, display: s.journalText(i.Comments, "Additional comments")},
-		"work_notes":        {journal: true, display: s.journalText(i.WorkNotes, "Work notes")},
-		"watch_list":        s.userList(i.WatchList),
+		"sys_id":              plain(i.SysID),
+		"number":              plain(i.Number),
+		"short_description":   plain(i.ShortDescription),
+		"description":         plain(i.Description),
+		"state":               choice(i.State, stateLabels),
+		"priority":            choice(i.Priority, priorityLabels),
+		"urgency":             choice(i.Urgency, urgencyLabels),
+		"impact":              choice(i.Impact, impactLabels),
+		"caller_id":           ref("sys_user", i.Caller),
+		"opened_by":           ref("sys_user", cmp.Or(i.OpenedBy, i.Caller)),
+		"assigned_to":         ref("sys_user", i.AssignedTo),
+		"assignment_group":    ref("sys_user_group", i.AssignmentGroup),
+		"close_code":          plain(i.CloseCode),
+		"close_notes":         plain(i.CloseNotes),
+		"active":              plain(strconv.FormatBool(active)),
+		"opened_at":           plain(i.Opened.UTC().Format(dateLayout)),
+		"sys_created_on":      plain(i.Opened.UTC().Format(dateLayout)),
+		"sys_updated_on":      plain(i.Updated.UTC().Format(dateLayout)),
+		"sys_class_name":      {value: "incident", display: tableLabels["incident"]},
+		"comments":            {journal: true, display: s.journalText(i.Comments, "Additional comments")},
+		"work_notes":          {journal: true, display: s.journalText(i.WorkNotes, "Work notes")},
+		"watch_list":          s.userList(i.WatchList),
+		"correlation_id":      plain(i.Correlation),
+		"correlation_display": plain(i.CorrelationDisplay),
 	}
 }
 
@@ -509,6 +511,12 @@ func (s *Instance) setPeople(inc *Incident, in incidentWrite) (int, string, stri
 	}
 	if v, ok := in.str("description"); ok {
 		inc.Description = v
+	}
+	if v, ok := in.str("correlation_id"); ok {
+		inc.Correlation = v
+	}
+	if v, ok := in.str("correlation_display"); ok {
+		inc.CorrelationDisplay = v
 	}
 	if v, ok := in.str("caller_id"); ok && v != "" {
 		if s.userByID(v) == nil {
