@@ -445,7 +445,7 @@ func notificationsSurviveACrashLoop(t *testing.T, w *world, _ *storetest.Redis) 
 			duplicates += n - 1
 		}
 	}
-	t.Logf("crash loop: %d events, %d (event, recipient) pairs, %d kills: %d missing, %d duplicates", count, len(pairs), kills, missing, duplicates)
+	t.Logf("%s: crash loop: %d events, %d (event, recipient) pairs, %d kills: %d missing, %d duplicates", t.Name(), count, len(pairs), kills, missing, duplicates)
 	if missing > 0 || duplicates > kills {
 		t.Fatalf("%d missing, %d duplicates (at most one per kill: %d)", missing, duplicates, kills)
 	}
