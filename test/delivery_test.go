@@ -108,6 +108,41 @@ func TestATableAPIOutageDelaysNotificationsAndLosesNone(t *testing.T) {
 	})
 }
 
+// ServiceNow throttling a recipient's read (429 with a Retry-After longer
+// than the client waits by itself) delays that notification by at least what
+// it asked for; it is then sent, once.
+func TestServiceNowThrottlingARecipientsReadDelaysAndLosesNone(t *testing.T) {
+	t.Parallel()
+	onBothStores(t, func(t *testing.T, w *world, _ *storetest.Redis) {
+		w.signIn(ada, "ada.lovelace", "incidents")
+		path := "/api/now/table/incident/" + incidentID(t, w.sn, "INC0010004")
+		w.sn.Fail(fakeservicenow.Failure{Path: path, Method: http.MethodGet, User: "ada.lovelace", Status: http.StatusTooManyRequests, RetryAfter: "8"})
+		e := commentEvent(t, w, "sn-throttled-1", "INC0010004")
+		e.Recipients = e.Recipients[:1]
+		sent := time.Now()
+		if status := w.sendEvent(e); status != http.StatusAccepted {
+			t.Fatalf("event answered %d", status)
+		}
+		waitCards(t, w.bf, ada.Conversation, "New comment on INC0010004", 1, 40*time.Second)
+		if took := time.Since(sent); took < 8*time.Second {
+			t.Errorf("told %s after the event, though ServiceNow asked for 8 s", took)
+		}
+		statuses := []int{}
+		for _, r := range w.sn.Requests(path) {
+			if r.Method == http.MethodGet {
+				statuses = append(statuses, r.Status)
+			}
+		}
+		if len(statuses) != 2 || statuses[0] != http.StatusTooManyRequests || statuses[1] != http.StatusOK {
+			t.Errorf("the reads were answered %v, want one 429 and one 200", statuses)
+		}
+		time.Sleep(2 * time.Second)
+		if n := cardsAbout(w.bf, ada.Conversation, "New comment on INC0010004"); n != 1 {
+			t.Errorf("%d cards", n)
+		}
+	})
+}
+
 // Teams throttling a notification four times running (429, Retry-After: 3)
 // delays it, each try at least the 3 seconds Teams asked for after the last;
 // it is not given up.

@@ -171,6 +171,31 @@ func TestAnIncidentServiceNowConfirmedLateIsNotCreatedTwice(t *testing.T) {
 	}
 }
 
+// ServiceNow refusing the account (a 403 on the create) brings the form back
+// with its words and what was typed, and nothing is created.
+func TestARefusedIncidentFromAMessageKeepsTheForm(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, nil)
+	w.signIn(ada, "ada.lovelace", "incidents")
+	payload := map[string]any{"id": "1733300000002", "createdDateTime": "2026-12-04T09:32:00.000Z",
+		"body": map[string]any{"contentType": "html", "content": "<p>The coffee machine leaks</p>"},
+		"from": map[string]any{"user": map[string]any{"displayName": "Bob Smith"}}}
+	_, body := w.invoke(ada, "composeExtension/fetchTask", map[string]any{"commandId": "createIncidentFromMessage", "commandContext": "message", "messagePayload": payload})
+	form := regexp.MustCompile(`"form":"([0-9a-f]+)"`).FindStringSubmatch(body)
+	if form == nil {
+		t.Fatalf("no form id: %s", body)
+	}
+	before := len(w.sn.Incidents())
+	w.sn.Fail(fakeservicenow.Failure{Path: "/api/now/table/incident", Method: http.MethodPost, Status: http.StatusForbidden,
+		Message: "Operation Failed", Detail: "ACL Exception Insert Failed due to security constraints"})
+	data := map[string]any{"form": form[1], "short_description": "Coffee machine on 2 leaks", "description": "A puddle since Monday", "urgency": "3"}
+	_, body = w.invoke(ada, "composeExtension/submitAction", map[string]any{"commandId": "createIncidentFromMessage", "commandContext": "message", "data": data})
+	mustContain(t, "the refusal", body, `"type":"continue"`, "ACL Exception Insert Failed", `"value":"Coffee machine on 2 leaks"`, `"value":"A puddle since Monday"`)
+	if n := len(w.sn.Incidents()) - before; n != 0 {
+		t.Fatalf("%d incidents created", n)
+	}
+}
+
 // searchRecords asks every table at once: one table hanging, the others'
 // results come within Teams' 5 seconds.
 func TestSearchingRecordsAnswersInTimeWhenATableHangs(t *testing.T) {

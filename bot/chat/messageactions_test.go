@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // taskAnswer is the answer to composeExtension/fetchTask, or to a
@@ -269,4 +270,25 @@ func firstNumber(s string) string {
 		return ""
 	}
 	return s[i : i+10]
+}
+
+// A long first line is cut to what a short description holds (160
+// characters, the cut marked), and the whole text stays in the description;
+// a longer one typed into the form is cut the same way when it is created.
+func TestALongMessageFitsTheShortDescription(t *testing.T) {
+	w := signedIn(t, nil)
+	long := strings.Repeat("The build farm in Zürich is slow again ", 8) // 312 characters
+	m := message{html: "<p>" + long + "</p><p>second line</p>", author: "Bob Smith", link: printerMessage.link}
+	inputs, _, data := w.fetchTask(ada, "createIncidentFromMessage", m, "").form(t)
+	short := inputs["short_description"]
+	if n := utf8.RuneCountInString(short); n != 160 || !strings.HasSuffix(short, "…") || !strings.HasPrefix(long, strings.TrimSuffix(short, "…")) {
+		t.Errorf("short description of %d characters: %q", n, short)
+	}
+	mustContain(t, "description", inputs["description"], strings.TrimSpace(long), "second line")
+	inputs["short_description"] = long
+	card := jsonOf(w.submitAction(ada, "createIncidentFromMessage", formSent(data, inputs)).ComposeExtension.Attachments[0].Content)
+	inc, _ := w.sn.Incident(firstNumber(card))
+	if n := utf8.RuneCountInString(inc.ShortDescription); n != 160 {
+		t.Errorf("created with a short description of %d characters", n)
+	}
 }
