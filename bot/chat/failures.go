@@ -316,8 +316,9 @@ func (c *Conversation) forDialog(ctx context.Context, t *bot.Turn, err error) bo
 }
 
 // forDialogForm answers a form ServiceNow did not take: the form again, with what
-// was typed and why, or a sign-in link.
-func (c *Conversation) forDialogForm(ctx context.Context, r actionRun, err error, again func(note string) actionResult) actionResult {
+// was typed and why, or a sign-in link. unanswered, when not empty, is what
+// to say when the form's write may have been done all the same.
+func (c *Conversation) forDialogForm(ctx context.Context, r actionRun, err error, again func(note string) actionResult, unanswered string) actionResult {
 	c.forgetRefusedTokens(ctx, r.t.User.Key(), err)
 	f := classify(err)
 	switch {
@@ -327,7 +328,10 @@ func (c *Conversation) forDialogForm(ctx context.Context, r actionRun, err error
 		c.Log.ErrorContext(ctx, "a message action failed", "error", err)
 	case f.mayHaveGoneThrough():
 		c.Log.WarnContext(ctx, "ServiceNow not answering", "error", err)
-		return again(notAnswering + " Check ServiceNow before you send it again: it may have been done.")
+		if unanswered == "" {
+			unanswered = notAnswering + " Check ServiceNow before you send it again: it may have been done."
+		}
+		return again(unanswered)
 	}
 	_, said := f.forCard()
 	return again(said)

@@ -220,16 +220,12 @@ func createIncidentFromMessage(c *Conversation, ctx context.Context, r actionRun
 	}
 	caller, err := c.callerID(ctx, r.t.User.Key(), r.s)
 	if err != nil {
-		return c.forDialogForm(ctx, r, err, again)
+		return c.forDialogForm(ctx, r, err, again, "")
 	}
 	inc, err := r.s.CreateIncident(ctx, servicenow.NewIncident{ShortDescription: cards.Clip(v["short_description"], maxShortDescription),
 		Description: v["description"], Urgency: urgency, CallerSysID: caller, Key: r.form}) // one form, one incident
-	if err != nil && classify(err).mayHaveGoneThrough() {
-		c.Log.WarnContext(ctx, "ServiceNow not answering", "error", err)
-		return again("ServiceNow did not answer in time: the incident may have been created. Send it again: if it was, you get that one, not a second.")
-	}
 	if err != nil {
-		return c.forDialogForm(ctx, r, err, again)
+		return c.forDialogForm(ctx, r, err, again, "ServiceNow did not answer in time: the incident may have been created. Send it again: if it was, you get that one, not a second.")
 	}
 	if inc.ShortDescription == "" {
 		inc.ShortDescription = v["short_description"]
@@ -273,7 +269,7 @@ func commentFromMessage(c *Conversation, ctx context.Context, r actionRun) actio
 	if v["kind"] == cards.WorkNotes {
 		can, err := r.s.CanWriteWorkNotes(ctx, table, number)
 		if err != nil {
-			return c.forDialogForm(ctx, r, err, again)
+			return c.forDialogForm(ctx, r, err, again, "")
 		}
 		if !can {
 			return again(fmt.Sprintf("ServiceNow does not let you write work notes on %s. Add it as a comment instead.", number))
@@ -285,7 +281,7 @@ func commentFromMessage(c *Conversation, ctx context.Context, r actionRun) actio
 		return again(number + ": not found, or not yours to see.")
 	}
 	if err != nil {
-		return c.forDialogForm(ctx, r, err, again)
+		return c.forDialogForm(ctx, r, err, again, "")
 	}
 	return posted(cards.RecordShare(r.v, rec), cards.RecordPreview(rec))
 }
