@@ -101,6 +101,8 @@ type botProcess struct {
 	stderr *output
 	done   chan struct{}
 	err    error
+	// channel is this process's fake channel client (see newChannel).
+	channel *http.Client
 }
 
 // freePort finds a port that is free right now.
@@ -192,7 +194,7 @@ func launch(t testing.TB, env map[string]string, args ...string) *botProcess {
 			cmd.Env = append(cmd.Env, k+"="+v)
 		}
 	}
-	p := &botProcess{t: t, cmd: cmd, Dir: dir, stdout: newOutput(t), stderr: newOutput(t), done: make(chan struct{})}
+	p := &botProcess{t: t, cmd: cmd, Dir: dir, stdout: newOutput(t), stderr: newOutput(t), done: make(chan struct{}), channel: newChannel()}
 	if port := env["PORT"]; port != "" {
 		p.URL = "http://127.0.0.1:" + port
 	}
@@ -262,7 +264,7 @@ func (p *botProcess) postRaw(t testing.TB, token string, body []byte) (int, stri
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
-	resp, err := channel.Do(req)
+	resp, err := p.channel.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -271,9 +273,13 @@ func (p *botProcess) postRaw(t testing.TB, token string, body []byte) (int, stri
 	return resp.StatusCode, string(b)
 }
 
-// channel is the HTTP client of the fake channel: it keeps connections to the
-// bots open as the Bot Framework does, rather than dialling for every activity.
-var channel = &http.Client{Transport: &http.Transport{MaxIdleConns: 512, MaxIdleConnsPerHost: 128}}
+// newChannel is an HTTP client of the fake channel: it keeps connections to
+// a bot open as the Bot Framework does, rather than dialling for every
+// activity. Each bot process has its own, so that a test closing its idle
+// connections touches no other test's requests.
+func newChannel() *http.Client {
+	return &http.Client{Transport: &http.Transport{MaxIdleConns: 512, MaxIdleConnsPerHost: 128}}
+}
 
 // user is a Teams user of the fake tenant.
 type user struct {

@@ -142,7 +142,7 @@ func TestAHangingConnectorDoesNotPileUpWork(t *testing.T) {
 	// Each reply gives up within the connector's budget; nothing stays behind.
 	waitFor(t, 30*time.Second, "the turns to give up", func() bool {
 		// The channel's idle keep-alive connections are not the bot's work.
-		channel.CloseIdleConnections()
+		w.bot.channel.CloseIdleConnections()
 		h := health(t, w.bot)
 		return h["turns_in_flight"].(float64) == 0 && h["goroutines"].(float64) <= baseline+10
 	})

@@ -134,20 +134,26 @@ func TestSideBySide(t *testing.T) {
 		for i := range tokens {
 			tokens[i] = bf.Sign(bf.ChannelClaims(bf.ServiceURL()))
 		}
-		turn := func(i int) time.Duration {
+		// turn runs one turn; false when it failed (said with t.Errorf, as
+		// the drivers' goroutines may not end the test themselves).
+		turn := func(i int) (time.Duration, bool) {
 			start := time.Now()
 			if status, body := b.post(t, tokens[i], message(bf, people[i], "incidents")); status != http.StatusOK {
-				t.Fatalf("turn refused: %d %s", status, body)
+				t.Errorf("turn refused: %d %s", status, body)
+				return 0, false
 			}
 			select {
 			case <-replies[people[i].Conversation]:
 			case <-time.After(20 * time.Second):
-				t.Fatalf("no reply for %s", people[i].Conversation)
+				t.Errorf("no reply for %s", people[i].Conversation)
+				return 0, false
 			}
-			return time.Since(start)
+			return time.Since(start), true
 		}
 		for i := range warmup {
-			turn(i % users)
+			if _, ok := turn(i % users); !ok {
+				t.FailNow()
+			}
 		}
 		var (
 			mu        sync.Mutex
@@ -164,7 +170,11 @@ func TestSideBySide(t *testing.T) {
 				defer wg.Done()
 				var mine []time.Duration
 				for time.Now().Before(deadline) {
-					mine = append(mine, turn(i))
+					d, ok := turn(i)
+					if !ok {
+						break
+					}
+					mine = append(mine, d)
 				}
 				mu.Lock()
 				latencies = append(latencies, mine...)
@@ -177,6 +187,9 @@ func TestSideBySide(t *testing.T) {
 		in, out := sn.TableBytes()-in0, bf.ReceivedBytes()-out0
 		slices.Sort(latencies)
 		n := len(latencies)
+		if t.Failed() || n == 0 {
+			t.FailNow()
+		}
 		return figures{
 			turnsPerSec:  float64(n) / elapsed.Seconds(),
 			cpuPerTurnMs: float64(cpu.Microseconds()) / 1000 / float64(n),
@@ -310,7 +323,7 @@ func startReference(t *testing.T, bf *fakebotframework.Server, sn *fakeserviceno
 	cmd := exec.Command(bin, "-port", strconv.Itoa(port), "-keys", bf.URL+"/v1/.well-known/keys", "-issuer", bf.Issuer,
 		"-audience", bf.AppID, "-instance", sn.URL, "-sn-token", serviceNowToken(t, sn, env["PUBLIC_BASE_URL"]+"/auth/callback"),
 		"-bot-token", botToken(t, bf), "-reply", reply)
-	p := &botProcess{t: t, cmd: cmd, URL: "http://127.0.0.1:" + strconv.Itoa(port), stdout: newOutput(t), stderr: newOutput(t), done: make(chan struct{})}
+	p := &botProcess{t: t, cmd: cmd, URL: "http://127.0.0.1:" + strconv.Itoa(port), stdout: newOutput(t), stderr: newOutput(t), done: make(chan struct{}), channel: newChannel()}
 	cmd.Stdout, cmd.Stderr = p.stdout.f, p.stderr.f
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
