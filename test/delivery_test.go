@@ -282,6 +282,34 @@ func TestRedisStoppingBetweenASendAndItsMarkRepeatsNothing(t *testing.T) {
 	}
 }
 
+// A batch that takes longer than a claim's lease (a slow read, then a slow
+// send) stays with the instance working on it, whose claim is extended: the
+// other instance does not take it over and tell the person a second time.
+func TestASlowBatchIsNotTakenOverByAnotherInstance(t *testing.T) {
+	t.Parallel()
+	f := newFleet(t, 2, func(env map[string]string) { env["LOG_LEVEL"] = "warn" })
+	w := f.on(0)
+	w.signIn(ada, "ada.lovelace", "incidents")
+	number := "INC0010005"
+	w.sn.Fail(fakeservicenow.Failure{Path: "/api/now/table/incident/" + incidentID(t, w.sn, number), Method: http.MethodGet,
+		User: "ada.lovelace", Hang: 12 * time.Second})
+	w.bf.Configure(func(s *fakebotframework.Server) { s.Latency = 6 * time.Second })
+	e := commentEvent(t, w, "slow-batch-1", number)
+	e.Recipients = e.Recipients[:1]
+	start := time.Now()
+	if status := w.sendEvent(e); status != http.StatusAccepted {
+		t.Fatalf("event answered %d", status)
+	}
+	waitCards(t, w.bf, ada.Conversation, "New comment on "+number, 1, 45*time.Second)
+	if took := time.Since(start); took < 15*time.Second {
+		t.Fatalf("told after %s: the batch was not slower than a claim's lease, the test proves nothing", took)
+	}
+	time.Sleep(10 * time.Second) // a batch taken over would have been told again by now
+	if n := cardsAbout(w.bf, ada.Conversation, "New comment on "+number); n != 1 {
+		t.Errorf("Ada was told %d times", n)
+	}
+}
+
 // Two instances on one Redis deliver 60 notifications into one chat between
 // them, and together stay within Teams' limits: not one 429.
 func TestTwoInstancesPaceTogetherWithinTeamsLimits(t *testing.T) {
