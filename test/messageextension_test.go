@@ -90,6 +90,26 @@ func (a composeAnswer) numbers() []string {
 	return out
 }
 
+// createIncidentForm asks, as Ada, for the Create incident form on a message
+// (its payload as Teams sends it), and returns the form's id and the answer.
+func createIncidentForm(t *testing.T, w *world, payload map[string]any) (form, body string) {
+	t.Helper()
+	status, body := w.invoke(ada, "composeExtension/fetchTask", map[string]any{"commandId": "createIncidentFromMessage", "commandContext": "message", "messagePayload": payload})
+	if status != http.StatusOK {
+		t.Fatalf("fetchTask: %d %s", status, body)
+	}
+	m := regexp.MustCompile(`"form":"([0-9a-f]+)"`).FindStringSubmatch(body)
+	if m == nil {
+		t.Fatalf("no form id: %s", body)
+	}
+	return m[1], body
+}
+
+// submitCreateIncident sends, as Ada, the Create incident form with data.
+func submitCreateIncident(w *world, data map[string]any) (int, string) {
+	return w.invoke(ada, "composeExtension/submitAction", map[string]any{"commandId": "createIncidentFromMessage", "commandContext": "message", "data": data})
+}
+
 // A message action over the wire: the form, prefilled from the message's
 // HTML; sent while ServiceNow hangs, the form comes back in time with what was
 // typed; sent again when ServiceNow is back, and once more, one incident.
@@ -101,20 +121,13 @@ func TestAMessageBecomesOneIncidentOverTheWire(t *testing.T) {
 		"linkToMessage": "https://teams.microsoft.com/l/message/19:abc@thread.v2/1733300000000",
 		"body":          map[string]any{"contentType": "html", "content": `<p>The <b>badge reader</b> at the <a href="https://maps.example.com/b">north door</a> is dead</p><p>since 9</p>`},
 		"from":          map[string]any{"user": map[string]any{"displayName": "Bob Smith"}}}
-	status, body := w.invoke(ada, "composeExtension/fetchTask", map[string]any{"commandId": "createIncidentFromMessage", "commandContext": "message", "messagePayload": payload})
-	if status != http.StatusOK {
-		t.Fatalf("fetchTask: %d %s", status, body)
-	}
+	form, body := createIncidentForm(t, w, payload)
 	mustContain(t, "the form", body, `"type":"continue"`, `"contentType":"application/vnd.microsoft.card.adaptive"`, `"content":{"type":"AdaptiveCard","version":"1.3","body":[`,
 		`"value":"The badge reader at the north door (https://maps.example.com/b) is dead"`, "From a Teams message by Bob Smith")
-	form := regexp.MustCompile(`"form":"([0-9a-f]+)"`).FindStringSubmatch(body)
-	if form == nil {
-		t.Fatalf("no form id: %s", body)
-	}
-	data := map[string]any{"form": form[1], "short_description": "Badge reader at the north door is dead", "description": "since 9", "urgency": "2"}
+	data := map[string]any{"form": form, "short_description": "Badge reader at the north door is dead", "description": "since 9", "urgency": "2"}
 	submit := func() (int, string, time.Duration) {
 		start := time.Now()
-		status, body := w.invoke(ada, "composeExtension/submitAction", map[string]any{"commandId": "createIncidentFromMessage", "commandContext": "message", "data": data})
+		status, body := submitCreateIncident(w, data)
 		return status, body, time.Since(start)
 	}
 
@@ -147,14 +160,10 @@ func TestAnIncidentServiceNowConfirmedLateIsNotCreatedTwice(t *testing.T) {
 	payload := map[string]any{"id": "1733300000001", "createdDateTime": "2026-12-04T09:31:00.000Z",
 		"body": map[string]any{"contentType": "html", "content": "<p>The lift in building B is stuck</p>"},
 		"from": map[string]any{"user": map[string]any{"displayName": "Bob Smith"}}}
-	_, body := w.invoke(ada, "composeExtension/fetchTask", map[string]any{"commandId": "createIncidentFromMessage", "commandContext": "message", "messagePayload": payload})
-	form := regexp.MustCompile(`"form":"([0-9a-f]+)"`).FindStringSubmatch(body)
-	if form == nil {
-		t.Fatalf("no form id: %s", body)
-	}
-	data := map[string]any{"form": form[1], "short_description": "The lift in building B is stuck", "description": "", "urgency": "3"}
+	form, _ := createIncidentForm(t, w, payload)
+	data := map[string]any{"form": form, "short_description": "The lift in building B is stuck", "description": "", "urgency": "3"}
 	submit := func() string {
-		_, body := w.invoke(ada, "composeExtension/submitAction", map[string]any{"commandId": "createIncidentFromMessage", "commandContext": "message", "data": data})
+		_, body := submitCreateIncident(w, data)
 		return body
 	}
 	before := len(w.sn.Incidents())
@@ -180,16 +189,12 @@ func TestARefusedIncidentFromAMessageKeepsTheForm(t *testing.T) {
 	payload := map[string]any{"id": "1733300000002", "createdDateTime": "2026-12-04T09:32:00.000Z",
 		"body": map[string]any{"contentType": "html", "content": "<p>The coffee machine leaks</p>"},
 		"from": map[string]any{"user": map[string]any{"displayName": "Bob Smith"}}}
-	_, body := w.invoke(ada, "composeExtension/fetchTask", map[string]any{"commandId": "createIncidentFromMessage", "commandContext": "message", "messagePayload": payload})
-	form := regexp.MustCompile(`"form":"([0-9a-f]+)"`).FindStringSubmatch(body)
-	if form == nil {
-		t.Fatalf("no form id: %s", body)
-	}
+	form, _ := createIncidentForm(t, w, payload)
 	before := len(w.sn.Incidents())
 	w.sn.Fail(fakeservicenow.Failure{Path: "/api/now/table/incident", Method: http.MethodPost, Status: http.StatusForbidden,
 		Message: "Operation Failed", Detail: "ACL Exception Insert Failed due to security constraints"})
-	data := map[string]any{"form": form[1], "short_description": "Coffee machine on 2 leaks", "description": "A puddle since Monday", "urgency": "3"}
-	_, body = w.invoke(ada, "composeExtension/submitAction", map[string]any{"commandId": "createIncidentFromMessage", "commandContext": "message", "data": data})
+	data := map[string]any{"form": form, "short_description": "Coffee machine on 2 leaks", "description": "A puddle since Monday", "urgency": "3"}
+	_, body := submitCreateIncident(w, data)
 	mustContain(t, "the refusal", body, `"type":"continue"`, "ACL Exception Insert Failed", `"value":"Coffee machine on 2 leaks"`, `"value":"A puddle since Monday"`)
 	if n := len(w.sn.Incidents()) - before; n != 0 {
 		t.Fatalf("%d incidents created", n)

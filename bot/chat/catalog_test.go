@@ -66,18 +66,6 @@ func formData(t *testing.T, m outgoing) map[string]any {
 	return card.Actions[0].Data
 }
 
-// send is what pressing the form's Order button sends: its data and the inputs.
-func send(data map[string]any, inputs map[string]any) map[string]any {
-	v := map[string]any{}
-	for k, x := range data {
-		v[k] = x
-	}
-	for k, x := range inputs {
-		v[k] = x
-	}
-	return v
-}
-
 // openForm asks for the catalog, presses Order on the item, and returns the form.
 func (w *world) openForm(u user, words, name string) outgoing {
 	w.t.Helper()
@@ -174,7 +162,7 @@ func TestAFormOrdersOnce(t *testing.T) {
 	form := w.openForm(ada, "laptop", "Developer Laptop")
 	data := formData(t, form)
 	typed := map[string]any{"v_memory": "64", "v_adobe_cc": "true", "v_used_by": "b2000000000000000000000000000002", "v_delivery_room": "B-204", "v_express": "Yes"}
-	w.submitTo(ada, form, send(data, typed))
+	w.submitTo(ada, form, formSent(data, typed))
 	receipt := w.next(ada)
 	orders := w.sn.Orders()
 	if len(orders) != 1 {
@@ -192,10 +180,10 @@ func TestAFormOrdersOnce(t *testing.T) {
 		t.Errorf("Ada's manager is not asked to approve %s", o.RequestedItem)
 	}
 	// Pressed again, on another device, even with other values: one order.
-	w.submitTo(ada, form, send(data, typed))
+	w.submitTo(ada, form, formSent(data, typed))
 	mustContain(t, "a repeat", w.next(ada).JSON(), "You already sent this", o.RequestedItem)
 	typed["v_memory"] = "16"
-	w.submitTo(ada, form, send(data, typed))
+	w.submitTo(ada, form, formSent(data, typed))
 	mustContain(t, "a repeat with other values", w.next(ada).JSON(), "You already sent this", o.RequestedItem)
 	if n := len(w.sn.Orders()); n != 1 {
 		t.Errorf("%d orders from one form", n)
@@ -214,7 +202,7 @@ func TestARefusedOrderKeepsWhatWasTyped(t *testing.T) {
 	form := w.openForm(ada, "access", "Access to a business system")
 	data := formData(t, form)
 	typed := map[string]any{"v_system": "crm", "v_access_level": "write", "v_start_date": "", "v_justification": "New role in sales"}
-	w.submitTo(ada, form, send(data, typed))
+	w.submitTo(ada, form, formSent(data, typed))
 	mustContain(t, "left out", w.next(ada).Text(), "Fill in Start date.", "The form above keeps what you typed")
 	back := w.rec.updates(form.ID)
 	if len(back) != 1 {
@@ -224,7 +212,7 @@ func TestARefusedOrderKeepsWhatWasTyped(t *testing.T) {
 
 	yesterday := time.Now().UTC().Add(-48 * time.Hour).Format("2006-01-02")
 	typed["v_start_date"], typed["v_end_at"], typed["v_end_at@time"] = yesterday, "2027-01-31", "18:00"
-	w.submitTo(ada, form, send(data, typed))
+	w.submitTo(ada, form, formSent(data, typed))
 	mustContain(t, "refused", w.next(ada).Text(), "ServiceNow did not take the order: Start date must be today or later")
 	back = w.rec.updates(form.ID)
 	mustContain(t, "the form again", back[len(back)-1].JSON(), `"value":"`+yesterday+`"`, `"value":"2027-01-31"`, `"value":"18:00"`, "New role in sales")
@@ -233,7 +221,7 @@ func TestARefusedOrderKeepsWhatWasTyped(t *testing.T) {
 	}
 
 	typed["v_start_date"] = time.Now().UTC().Add(48 * time.Hour).Format("2006-01-02")
-	w.submitTo(ada, form, send(data, typed))
+	w.submitTo(ada, form, formSent(data, typed))
 	mustContain(t, "put right", w.next(ada).JSON(), "Ordered: Access to a business system")
 	if o := w.sn.Orders(); len(o) != 1 || o[0].Variables["end_at"] != "2027-01-31 18:00:00" || o[0].Variables["access_level"] != "write" {
 		t.Errorf("orders %+v", o)
@@ -244,7 +232,7 @@ func TestARefusedOrderKeepsWhatWasTyped(t *testing.T) {
 func TestAnItemServiceNowRefusesToOrder(t *testing.T) {
 	w := signedIn(t, nil)
 	form := w.openForm(bob, "server", "Server room access")
-	w.submitTo(bob, form, send(formData(t, form), map[string]any{"v_room_reason": "Replace a disk"}))
+	w.submitTo(bob, form, formSent(formData(t, form), map[string]any{"v_room_reason": "Replace a disk"}))
 	mustContain(t, "a 403", w.next(bob).Text(), "ServiceNow did not take the order: Security restricted: you may not order Server room access")
 	back := w.rec.updates(form.ID)
 	if len(back) != 1 || !strings.Contains(back[0].JSON(), "Replace a disk") {

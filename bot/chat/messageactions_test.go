@@ -102,7 +102,7 @@ func (w *world) task(u user, name string, v map[string]any) taskAnswer {
 }
 
 // formSent is what a form sends: its button's data and the inputs.
-func formSent(data map[string]any, inputs map[string]string) map[string]any {
+func formSent[V any](data map[string]any, inputs map[string]V) map[string]any {
 	out := map[string]any{}
 	for k, v := range data {
 		out[k] = v
