@@ -84,15 +84,15 @@ func (m *marks) Marked(_ context.Context, keys []string) ([]bool, error) {
 
 // An event older than the delivery window is tried for nobody; it is given up
 // with one ERROR line that counts whom it never reached (not whoever was told,
-// nor whoever could never be: a final outcome is settled when it comes).
+// nor whoever could never be: a final outcome is noted when it comes).
 func TestAnEventPastTheWindowIsDroppedWithOneLine(t *testing.T) {
 	var logs bytes.Buffer
 	q := &marks{keys: map[string]bool{}}
 	n := &Notifier{Conversation: &Conversation{Log: slog.New(slog.NewJSONHandler(&logs, nil))}, Queue: q}
 	ctx := context.Background()
-	_, _ = n.settled(ctx, []string{"old"}, "user:muted")(neverTold, 0) // notifications off, found on an earlier try
-	_, _ = n.settled(ctx, []string{"old"}, "user:later")(notYet, 0)    // ServiceNow did not answer: not settled
-	q.keys[toldKey("old", "user:told")] = true                         // told before
+	n.noteFinal(ctx, neverTold, []string{"old"}, "user:muted") // notifications off, found on an earlier try
+	n.noteFinal(ctx, notYet, []string{"old"}, "user:later")    // ServiceNow did not answer: not final
+	q.keys[toldKey("old", "user:told")] = true                 // told before
 
 	a := audience{people: map[string]*news{}, expired: map[string][]string{}}
 	old := queued{Event: events.Event{ID: "old"}, Accepted: time.Now().Add(-deliveryWindow - time.Minute)}

@@ -143,7 +143,9 @@ func (n *Notifier) deliver(ctx context.Context, b Batch) batchResult {
 	for _, user := range a.order {
 		nw := *a.people[user]
 		run("person", nw.oldest, func(ctx context.Context) (delivery, time.Duration) {
-			return n.settled(ctx, nw.ids, "user:"+user)(n.deliverTo(ctx, log.With("table", table), user, table, sysID, nw))
+			d, after := n.deliverTo(ctx, log.With("table", table), user, table, sysID, nw)
+			n.noteFinal(ctx, d, nw.ids, "user:"+user)
+			return d, after
 		})
 	}
 	for _, s := range a.channels {
@@ -155,7 +157,9 @@ func (n *Notifier) deliver(ctx context.Context, b Batch) batchResult {
 			continue
 		}
 		run("channel", nw.oldest, func(ctx context.Context) (delivery, time.Duration) {
-			return n.settled(ctx, nw.ids, "subscription:"+s.ID)(n.deliverToChannel(ctx, log.With("table", table), s, table, sysID, nw))
+			d, after := n.deliverToChannel(ctx, log.With("table", table), s, table, sysID, nw)
+			n.noteFinal(ctx, d, nw.ids, "subscription:"+s.ID)
+			return d, after
 		})
 	}
 	wg.Wait()
@@ -174,24 +178,21 @@ func (r *batchResult) add(d delivery, after time.Duration, oldest time.Time) {
 	}
 }
 
-// settled notes, when a delivery came out final with nothing sent (the
+// noteFinal notes, when a delivery came out final with nothing sent (the
 // person may not read the record, turned notifications off, left…), that
 // target is done with these events, as if told: a retry of the batch for
 // others does not read for it again, and a drop after deliveryWindow does
-// not count it among those not reached. It passes the outcome on.
-func (n *Notifier) settled(ctx context.Context, ids []string, target string) func(delivery, time.Duration) (delivery, time.Duration) {
-	return func(d delivery, after time.Duration) (delivery, time.Duration) {
-		if d != neverTold {
-			return d, after
-		}
-		keys := make([]string, len(ids))
-		for i, id := range ids {
-			keys[i] = toldKey(id, target)
-		}
-		if err := n.Queue.Mark(ctx, keys, toldMemory); err != nil {
-			n.Conversation.Log.DebugContext(ctx, "a final outcome is not noted; it is found again on the next try", "error", err)
-		}
-		return d, after
+// not count it among those not reached.
+func (n *Notifier) noteFinal(ctx context.Context, d delivery, ids []string, target string) {
+	if d != neverTold {
+		return
+	}
+	keys := make([]string, len(ids))
+	for i, id := range ids {
+		keys[i] = toldKey(id, target)
+	}
+	if err := n.Queue.Mark(ctx, keys, toldMemory); err != nil {
+		n.Conversation.Log.DebugContext(ctx, "a final outcome is not noted; it is found again on the next try", "error", err)
 	}
 }
 
